@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/codec/codec_internal.h - helpers shared by the codec's files: a bounds-checked read
+ * cursor over a frame and an unchecked write cursor over a buffer already sized by _size().
+ *
+ * Owns: nothing. Thread: any.
+ */
+#ifndef TN_CODEC_INTERNAL_H
+#define TN_CODEC_INTERNAL_H
+
+#include <errno.h>
+#include <string.h>
+
+#include "tern/codec.h"
+
+/* Reading: every function returns false when the input is too short or invalid, and leaves
+ * the cursor unspecified; callers then report malformed. */
+struct tn_rd {
+    const uint8_t *p, *end;
+};
+
+static inline size_t rd_left(const struct tn_rd *r)
+{
+    return (size_t)(r->end - r->p);
+}
+
+static inline bool rd_u8(struct tn_rd *r, uint8_t *v)
+{
+    if (r->p >= r->end)
+        return false;
+    *v = *r->p++;
+    return true;
+}
+
+static inline bool rd_u16(struct tn_rd *r, uint16_t *v)
+{
+    if (rd_left(r) < 2)
+        return false;
+    *v = (uint16_t)((unsigned)r->p[0] << 8 | r->p[1]);
+    r->p += 2;
+    return true;
+}
+
+static inline bool rd_u32(struct tn_rd *r, uint32_t *v)
+{
+    if (rd_left(r) < 4)
+        return false;
+    *v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
+    r->p += 4;
+    return true;
+}
+
+static inline bool rd_varint(struct tn_rd *r, uint32_t *v)
+{
+    int k = tern_varint_decode(r->p, rd_left(r), v);
+    if (k <= 0)
+        return false;
+    r->p += k;
+    return true;
+}
+
+/* Binary Data: two-byte length then bytes. */
+static inline bool rd_bin(struct tn_rd *r, tern_slice *s)
+{
+    uint16_t n;
+    if (!rd_u16(r, &n) || rd_left(r) < n)
+        return false;
+    s->p = r->p;
+    s->n = n;
+    r->p += n;
+    return true;
+}
+
+/* UTF-8 Encoded String: Binary Data that is also well-formed MQTT UTF-8. */
+static inline bool rd_str(struct tn_rd *r, tern_slice *s)
+{
+    return rd_bin(r, s) && tern_utf8_is_valid(s->p, s->n);
+}
+
+/* Writing: the caller has checked the room with the matching _size function. */
+static inline uint8_t *wr_u8(uint8_t *w, uint8_t v)
+{
+    *w++ = v;
+    return w;
+}
+
+static inline uint8_t *wr_u16(uint8_t *w, uint16_t v)
+{
+    w[0] = (uint8_t)(v >> 8);
+    w[1] = (uint8_t)v;
+    return w + 2;
+}
+
+static inline uint8_t *wr_u32(uint8_t *w, uint32_t v)
+{
+    w[0] = (uint8_t)(v >> 24);
+    w[1] = (uint8_t)(v >> 16);
+    w[2] = (uint8_t)(v >> 8);
+    w[3] = (uint8_t)v;
+    return w + 4;
+}
+
+static inline uint8_t *wr_varint(uint8_t *w, uint32_t v)
+{
+    return w + tern_varint_encode(v, w);
+}
+
+static inline uint8_t *wr_bin(uint8_t *w, tern_slice s)
+{
+    w = wr_u16(w, (uint16_t)s.n);
+    if (s.n)
+        memcpy(w, s.p, s.n);
+    return w + s.n;
+}
+
+/* Set *rc and return err: keeps the failure paths one line each. */
+static inline int tn_fail(uint8_t *rc, uint8_t code, int err)
+{
+    if (rc)
+        *rc = code;
+    return err;
+}
+#define TN_MALFORMED(rc) tn_fail((rc), TERN_RC_MALFORMED_PACKET, -TERN_EMALFORMED)
+#define TN_PROTOCOL(rc) tn_fail((rc), TERN_RC_PROTOCOL_ERROR, -EPROTO)
+
+#endif
