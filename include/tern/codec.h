@@ -158,8 +158,8 @@ const char *tern_rc_name(uint8_t rc);
  * each packet's reason-code table). For SUBACK: 0x00-0x02 and the failures listed there. */
 bool tern_rc_is_valid_for(unsigned type, uint8_t rc);
 
-/* The 3.1.1 CONNACK return code closest in meaning to a 5.0 reason code (e.g. 0x84 -> 0x01,
- * 0x85 -> 0x02, 0x86 -> 0x04, 0x87 -> 0x05, anything else failing -> 0x03). */
+/* The 3.1.1 CONNACK return code closest in meaning to a 5.0 reason code: 0x84 -> 0x01,
+ * 0x85 -> 0x02, 0x86 and 0x8C -> 0x04, 0x87 and 0x8A -> 0x05, any other failure -> 0x03. */
 uint8_t tern_rc_to_connack311(uint8_t rc);
 
 /* ---- primitives --------------------------------------------------------------------------- */
@@ -377,7 +377,8 @@ int tern_props_next_user(struct tern_prop_iter *it, struct tern_strpair *out);
 int tern_props_decode(const uint8_t *p, size_t n, unsigned ctx, struct tern_props *out,
                       uint8_t *rc);
 /* Bytes of the property list, without its length prefix; negative on an invalid struct
- * (-EINVAL: string > 65535 bytes, value out of range, property not allowed in ctx). */
+ * (-EINVAL: string > 65535 bytes, a value the decoder would reject such as Receive Maximum 0
+ * or Maximum QoS 2, a property not allowed in ctx). */
 int tern_props_body_size(const struct tern_props *p, unsigned ctx);
 /* Encode the property list with its length prefix. Returns bytes written or negative. */
 int tern_props_encode(const struct tern_props *p, unsigned ctx, uint8_t *out, size_t cap);
@@ -446,7 +447,8 @@ struct tern_subscribe {
     const struct tern_sub_entry *list;
 };
 
-/* SUBACK and UNSUBACK: one reason/return code per filter (UNSUBACK in 3.x has none). */
+/* SUBACK and UNSUBACK: one reason/return code per filter (UNSUBACK in 3.x has none).
+ * Encoding a 3.x UNSUBACK ignores rcs. */
 struct tern_suback {
     uint16_t packet_id;
     struct tern_props props;
@@ -491,13 +493,17 @@ int tern_sub_iter_next(struct tern_sub_iter *it, struct tern_sub_entry *out);
  *   -TERN_EMALFORMED, rc 0x81: the bytes do not parse (bad flags, lengths, reserved bits,
  *                    QoS 3, invalid UTF-8, a property not allowed in this packet, trailing
  *                    bytes, AUTH in 3.x, ...);
- *   -EPROTO, rc 0x82 (or a more precise code such as 0x90 Topic Name invalid, 0x8F Topic Filter
- *                    invalid): parsed but violates the protocol (packet id 0, SUBSCRIBE with no
- *                    entries, duplicate property, Retain Handling 3, ...);
+ *   -EPROTO, rc 0x82 (or a more precise code: 0x90 Topic Name invalid for a wildcard in a
+ *                    PUBLISH or Will topic, 0x94 for Topic Alias 0): parsed but violates the
+ *                    protocol (packet id 0, SUBSCRIBE with no entries, duplicate property,
+ *                    Retain Handling 3, an empty PUBLISH topic without a Topic Alias, ...);
  *   -TERN_EVERSION, rc 0x84: CONNECT with an unknown protocol name/level; out->u.connect.version
  *                    holds the level seen so the caller can answer in kind (3.1.1: CONNACK 0x01).
  * The decoder does not apply session policy (client id length, topic aliases, Receive Maximum,
- * payload format checking of payload bytes): that belongs to the broker or client.
+ * payload format checking of payload bytes): that belongs to the broker or client. Nor does
+ * it reject a SUBSCRIBE/UNSUBSCRIBE because one filter's syntax is invalid: the receiver checks
+ * each entry with tern_topic_filter_is_valid and answers that entry (SUBACK 0x8F in 5.0, 0x80
+ * in 3.1.1), keeping the others.
  */
 int tern_packet_decode(const uint8_t *frame, size_t n, uint8_t version, struct tern_packet *out,
                        uint8_t *rc);

@@ -7,10 +7,12 @@
  */
 #include "codec_internal.h"
 
+#include <limits.h>
+
 const char *tern_strerror(int err)
 {
     if (err < 0)
-        err = -err;
+        err = err == INT_MIN ? INT_MAX : -err;
     switch (err) {
     case 0:
         return "success";
@@ -32,8 +34,16 @@ const char *tern_strerror(int err)
         return "out of memory";
     case EAGAIN:
         return "try again";
+    case EPIPE:
+        return "broken pipe";
+    case ECONNRESET:
+        return "connection reset by peer";
+    case ECONNREFUSED:
+        return "connection refused";
+    case ETIMEDOUT:
+        return "timed out";
     default:
-        return strerror(err);
+        return "unknown error"; /* not strerror(): its buffer is not ours to share */
     }
 }
 

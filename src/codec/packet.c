@@ -90,10 +90,12 @@ static int dec_connack(struct tn_rd *r, uint8_t ver, struct tern_connack *c, uin
     if (flags & 0xfe)
         return TN_MALFORMED(rc);
     c->session_present = flags & 1;
+    /* A refused connection never has a session [MQTT-3.2.2-4] (3.1.1) [MQTT-3.2.2-6] (5.0). */
+    if (c->rc && c->session_present)
+        return TN_PROTOCOL(rc);
     if (ver != TERN_V5)
         return c->rc <= TERN_CONNACK_NOT_AUTHORIZED ? 0 : TN_PROTOCOL(rc);
-    /* A refused connection never has a session [MQTT-3.2.2-6] (5.0). */
-    if (!tern_rc_is_valid_for(TERN_CONNACK, c->rc) || (c->rc && c->session_present))
+    if (!tern_rc_is_valid_for(TERN_CONNACK, c->rc))
         return TN_PROTOCOL(rc);
     return dec_props(r, TERN_CONNACK, &c->props, rc);
 }
@@ -315,7 +317,7 @@ int tern_packet_decode(const uint8_t *frame, size_t n, uint8_t version, struct t
 void tern_sub_iter_init(struct tern_sub_iter *it, const struct tern_packet *pkt, uint8_t version)
 {
     it->p = pkt->u.subscribe.raw.p;
-    it->end = it->p + pkt->u.subscribe.raw.n;
+    it->end = it->p ? it->p + pkt->u.subscribe.raw.n : NULL;
     it->type = pkt->type;
     it->version = version;
 }
@@ -396,14 +398,16 @@ static long w_props(struct tn_wr *w, const struct tern_props *pr, unsigned ctx, 
 
 static void enc_connect(struct tn_wr *w, const struct tern_connect *c, uint8_t ver)
 {
-    if (c->will_qos > 2 || (!c->will && (c->will_qos || c->will_retain)) ||
+    tern_slice name = c->protocol_name;
+    if (!name.n)
+        name = ver == TERN_V31 ? TERN_SLICE_STR("MQIsdp") : TERN_SLICE_STR("MQTT");
+    bool name_ok = ver == TERN_V31 ? name.n == 6 && !memcmp(name.p, "MQIsdp", 6)
+                                   : name.n == 4 && !memcmp(name.p, "MQTT", 4);
+    if (ver < TERN_V31 || ver > TERN_V5 || !name_ok || c->will_qos > 2 || (!c->will && (c->will_qos || c->will_retain)) ||
         (ver != TERN_V5 && c->has_password && !c->has_username)) {
         w->err = -EINVAL;
         return;
     }
-    tern_slice name = c->protocol_name;
-    if (!name.n)
-        name = ver == TERN_V31 ? TERN_SLICE_STR("MQIsdp") : TERN_SLICE_STR("MQTT");
     w_bin(w, name);
     w_u8(w, ver);
     w_u8(w, (uint8_t)((c->has_username ? 0x80 : 0) | (c->has_password ? 0x40 : 0) |
@@ -494,7 +498,8 @@ static uint8_t enc_body(struct tn_wr *w, const struct tern_packet *pkt, uint8_t 
             w_props(w, &pkt->u.connack.props, TERN_CONNACK, true);
         return 0;
     case TERN_PUBLISH:
-        if (p->qos > 2 || (p->qos && !p->packet_id) || (p->dup && !p->qos)) {
+        if (p->qos > 2 || (p->qos && !p->packet_id) || (p->dup && !p->qos) ||
+            (!p->payload.p && p->payload.n)) {
             w->err = -EINVAL;
             return 0;
         }
@@ -524,6 +529,8 @@ static uint8_t enc_body(struct tn_wr *w, const struct tern_packet *pkt, uint8_t 
         break;
     case TERN_SUBACK:
     case TERN_UNSUBACK:
+        if (!sa->packet_id)
+            w->err = -EINVAL;
         w_u16(w, sa->packet_id);
         if (ver != TERN_V5 && pkt->type == TERN_UNSUBACK)
             break;

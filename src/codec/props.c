@@ -86,7 +86,7 @@ static bool prop_may_repeat(unsigned id, unsigned ctx)
 void tern_props_iter_init(struct tern_prop_iter *it, const struct tern_props *props)
 {
     it->p = props->raw.p;
-    it->end = props->raw.p + props->raw.n;
+    it->end = props->raw.p ? props->raw.p + props->raw.n : NULL;
 }
 
 /* Read one property; false on bytes that do not parse (only possible on unvalidated input). */
@@ -157,9 +157,8 @@ int tern_props_next_user(struct tern_prop_iter *it, struct tern_strpair *out)
 
 /* ---- decoding --------------------------------------------------------------------------- */
 
-/* Store a validated property in its field; returns 0 or a protocol error for values the spec
- * forbids. */
-static int props_store(struct tern_props *o, const struct tern_prop *pr, uint8_t *rc)
+/* The value ranges the spec fixes; 0 or the reason code for a value out of range. */
+static uint8_t props_value_rc(const struct tern_prop *pr)
 {
     switch (pr->id) {
     case TERN_PROP_PAYLOAD_FORMAT_INDICATOR:
@@ -172,12 +171,25 @@ static int props_store(struct tern_props *o, const struct tern_prop *pr, uint8_t
     case TERN_PROP_SHARED_SUBSCRIPTION_AVAILABLE:
         /* Every byte property is 0 or 1; anything else is a Protocol Error (e.g. Maximum QoS
          * 3.2.2.3.4, Request Problem Information 3.1.2.11.7). */
-        if (pr->u > 1)
-            return TN_PROTOCOL(rc);
-        break;
+        return pr->u > 1 ? TERN_RC_PROTOCOL_ERROR : 0;
+    case TERN_PROP_SUBSCRIPTION_IDENTIFIER: /* 1..268435455 (3.3.2.3.8, 3.8.2.1.2) */
+    case TERN_PROP_RECEIVE_MAXIMUM:         /* not 0 (3.1.2.11.3, 3.2.2.3.3) */
+    case TERN_PROP_MAXIMUM_PACKET_SIZE:     /* not 0 (3.1.2.11.4, 3.2.2.3.6) */
+        return pr->u == 0 ? TERN_RC_PROTOCOL_ERROR : 0;
+    case TERN_PROP_TOPIC_ALIAS: /* a Topic Alias of 0 is not permitted (3.3.2.3.4) */
+        return pr->u == 0 ? TERN_RC_TOPIC_ALIAS_INVALID : 0;
     default:
-        break;
+        return 0;
     }
+}
+
+/* Store a validated property in its field; returns 0 or a protocol error for values the spec
+ * forbids. */
+static int props_store(struct tern_props *o, const struct tern_prop *pr, uint8_t *rc)
+{
+    uint8_t bad = props_value_rc(pr);
+    if (bad)
+        return tn_fail(rc, bad, -EPROTO);
     uint8_t b = (uint8_t)pr->u;
     uint16_t h = (uint16_t)pr->u;
     switch (pr->id) {
@@ -187,9 +199,6 @@ static int props_store(struct tern_props *o, const struct tern_prop *pr, uint8_t
     case TERN_PROP_RESPONSE_TOPIC: o->response_topic = pr->s; break;
     case TERN_PROP_CORRELATION_DATA: o->correlation_data = pr->s; break;
     case TERN_PROP_SUBSCRIPTION_IDENTIFIER:
-        /* 1..268435455; 0 is a Protocol Error (3.3.2.3.8, 3.8.2.1.2). */
-        if (pr->u == 0)
-            return TN_PROTOCOL(rc);
         if (o->sub_id_n++ == 0)
             o->sub_id = pr->u;
         break;
@@ -204,29 +213,13 @@ static int props_store(struct tern_props *o, const struct tern_prop *pr, uint8_t
     case TERN_PROP_RESPONSE_INFORMATION: o->response_information = pr->s; break;
     case TERN_PROP_SERVER_REFERENCE: o->server_reference = pr->s; break;
     case TERN_PROP_REASON_STRING: o->reason_string = pr->s; break;
-    case TERN_PROP_RECEIVE_MAXIMUM:
-        /* "It is a Protocol Error to include the Receive Maximum value more than once or
-         * for it to have the value 0" (3.1.2.11.3, 3.2.2.3.3). */
-        if (h == 0)
-            return TN_PROTOCOL(rc);
-        o->receive_maximum = h;
-        break;
+    case TERN_PROP_RECEIVE_MAXIMUM: o->receive_maximum = h; break;
     case TERN_PROP_TOPIC_ALIAS_MAXIMUM: o->topic_alias_maximum = h; break;
-    case TERN_PROP_TOPIC_ALIAS:
-        /* A Topic Alias of 0 is not permitted (3.3.2.3.4). */
-        if (h == 0)
-            return tn_fail(rc, TERN_RC_TOPIC_ALIAS_INVALID, -EPROTO);
-        o->topic_alias = h;
-        break;
+    case TERN_PROP_TOPIC_ALIAS: o->topic_alias = h; break;
     case TERN_PROP_MAXIMUM_QOS: o->maximum_qos = b; break;
     case TERN_PROP_RETAIN_AVAILABLE: o->retain_available = b; break;
     case TERN_PROP_USER_PROPERTY: o->user_n++; break;
-    case TERN_PROP_MAXIMUM_PACKET_SIZE:
-        /* Zero is a Protocol Error (3.1.2.11.4, 3.2.2.3.6). */
-        if (pr->u == 0)
-            return TN_PROTOCOL(rc);
-        o->maximum_packet_size = pr->u;
-        break;
+    case TERN_PROP_MAXIMUM_PACKET_SIZE: o->maximum_packet_size = pr->u; break;
     case TERN_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE: o->wildcard_subscription_available = b; break;
     case TERN_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE:
         o->subscription_identifier_available = b;
@@ -363,6 +356,43 @@ static uint8_t *props_one_encode(uint8_t *w, const struct tern_prop *pr)
     }
 }
 
+/* Subscription Identifiers or User Properties, n of them, from the arrays or from raw.
+ * Advances *w when writing; returns their encoded size or -EINVAL. */
+static long props_walk_repeated(const struct tern_props *o, unsigned ctx, unsigned want,
+                                uint32_t n, uint8_t **w)
+{
+    size_t total = 0;
+    struct tern_prop pr;
+    struct tern_prop_iter it;
+    bool subid = want == TERN_PROP_SUBSCRIPTION_IDENTIFIER;
+    if (subid && n > 1 && ctx != TERN_PUBLISH)
+        return -EINVAL; /* only PUBLISH may repeat it */
+    bool from_raw = subid ? (n > 1 && !o->sub_ids) : !o->user;
+    tern_props_iter_init(&it, o);
+    for (uint32_t i = 0; i < n; i++) {
+        if (from_raw) {
+            do {
+                if (!tern_props_iter_next(&it, &pr))
+                    return -EINVAL; /* fewer in raw than the count says */
+            } while (pr.id != want);
+        } else if (subid) {
+            pr = (struct tern_prop){.id = TERN_PROP_SUBSCRIPTION_IDENTIFIER,
+                                    .kind = TERN_PK_VARINT,
+                                    .u = n == 1 && !o->sub_ids ? o->sub_id : o->sub_ids[i]};
+        } else {
+            pr = (struct tern_prop){.id = TERN_PROP_USER_PROPERTY, .kind = TERN_PK_PAIR,
+                                    .s = o->user[i].k, .v = o->user[i].v};
+        }
+        size_t k = props_one_size(&pr);
+        if (!k)
+            return -EINVAL;
+        total += k;
+        if (*w)
+            *w = props_one_encode(*w, &pr);
+    }
+    return (long)total;
+}
+
 /*
  * One walk serves both size and encode, so they cannot disagree: with w == NULL it only
  * adds up sizes. Returns the body size, or -EINVAL.
@@ -384,47 +414,28 @@ static long props_walk(const struct tern_props *o, unsigned ctx, uint8_t *w)
             continue;
         if (!prop_table[id].kind || !(prop_table[id].ctx & CX(ctx)))
             return -EINVAL;
-        if (id == TERN_PROP_SUBSCRIPTION_IDENTIFIER || id == TERN_PROP_USER_PROPERTY)
-            continue; /* below */
+        if (id == TERN_PROP_USER_PROPERTY)
+            continue; /* after every other property, below */
+        if (id == TERN_PROP_SUBSCRIPTION_IDENTIFIER) {
+            long k = props_walk_repeated(o, ctx, id, o->sub_id_n, &w);
+            if (k < 0)
+                return k;
+            total += (size_t)k;
+            continue;
+        }
         props_get(o, id, &pr);
+        /* The encoder refuses what the decoder would call a Protocol Error. */
         size_t k = props_one_size(&pr);
-        if (!k)
+        if (!k || props_value_rc(&pr))
             return -EINVAL;
         total += k;
         if (w)
             w = props_one_encode(w, &pr);
     }
-    /* Subscription Identifiers, then User Properties: from arrays, or from raw. */
-    for (int pass = 0; pass < 2; pass++) {
-        unsigned want = pass == 0 ? TERN_PROP_SUBSCRIPTION_IDENTIFIER : TERN_PROP_USER_PROPERTY;
-        uint32_t n = pass == 0 ? o->sub_id_n : o->user_n;
-        if (n > 1 && pass == 0 && ctx != TERN_PUBLISH)
-            return -EINVAL; /* only PUBLISH may repeat it */
-        bool from_raw = pass == 0 ? (n > 1 && !o->sub_ids) : !o->user;
-        struct tern_prop_iter it;
-        tern_props_iter_init(&it, o);
-        for (uint32_t i = 0; i < n; i++) {
-            if (from_raw) {
-                do {
-                    if (!tern_props_iter_next(&it, &pr))
-                        return -EINVAL; /* fewer in raw than the count says */
-                } while (pr.id != want);
-            } else if (pass == 0) {
-                pr = (struct tern_prop){.id = TERN_PROP_SUBSCRIPTION_IDENTIFIER,
-                                        .kind = TERN_PK_VARINT,
-                                        .u = n == 1 && !o->sub_ids ? o->sub_id : o->sub_ids[i]};
-            } else {
-                pr = (struct tern_prop){.id = TERN_PROP_USER_PROPERTY, .kind = TERN_PK_PAIR,
-                                        .s = o->user[i].k, .v = o->user[i].v};
-            }
-            size_t k = props_one_size(&pr);
-            if (!k)
-                return -EINVAL;
-            total += k;
-            if (w)
-                w = props_one_encode(w, &pr);
-        }
-    }
+    long k = props_walk_repeated(o, ctx, TERN_PROP_USER_PROPERTY, o->user_n, &w);
+    if (k < 0)
+        return k;
+    total += (size_t)k;
     total += o->extra.n;
     if (w && o->extra.n)
         memcpy(w, o->extra.p, o->extra.n);
