@@ -13,6 +13,14 @@
 
 #include "tern/codec.h"
 
+/* Validate UTF-8 and look for '+' and '#' in one pass: -1 invalid, 1 valid with a wildcard,
+ * 0 valid without. */
+int tn_utf8_topic_scan(const uint8_t *p, size_t n);
+
+/* Write a property list whose body size is already known (from tern_props_body_size): the
+ * length prefix, then the body. */
+void tn_props_encode_body(const struct tern_props *p, unsigned ctx, uint32_t body, uint8_t *out);
+
 /* Reading: every function returns false when the input is too short or invalid, and leaves
  * the cursor unspecified; callers then report malformed. */
 struct tn_rd {
@@ -52,6 +60,10 @@ static inline bool rd_u32(struct tn_rd *r, uint32_t *v)
 
 static inline bool rd_varint(struct tn_rd *r, uint32_t *v)
 {
+    if (r->p < r->end && *r->p < 0x80) { /* one byte: by far the common case */
+        *v = *r->p++;
+        return true;
+    }
     int k = tern_varint_decode(r->p, rd_left(r), v);
     if (k <= 0)
         return false;
@@ -71,10 +83,22 @@ static inline bool rd_bin(struct tn_rd *r, tern_slice *s)
     return true;
 }
 
+/* Whether a short string is plain ASCII without U+0000, checked inline: most property keys
+ * and values are, and a call per string showed in the decoder's profile. */
+static inline bool tn_short_ascii(const uint8_t *p, size_t n)
+{
+    if (n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((uint8_t)(p[i] - 1) >= 0x7f)
+            return false;
+    return true;
+}
+
 /* UTF-8 Encoded String: Binary Data that is also well-formed MQTT UTF-8. */
 static inline bool rd_str(struct tn_rd *r, tern_slice *s)
 {
-    return rd_bin(r, s) && tern_utf8_is_valid(s->p, s->n);
+    return rd_bin(r, s) && (tn_short_ascii(s->p, s->n) || tern_utf8_is_valid(s->p, s->n));
 }
 
 /* Writing: the caller has checked the room with the matching _size function. */

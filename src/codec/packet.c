@@ -20,10 +20,16 @@ static int dec_props(struct tn_rd *r, unsigned ctx, struct tern_props *out, uint
     return 0;
 }
 
-/* A decoded packet with no properties (3.x, or 5.0 short forms) gets an empty set. */
-static void props_none(struct tern_props *p)
+/* A decoded packet with no properties (3.x, or 5.0 short forms) gets an empty set. Only the
+ * fields that say what is present are set: the values are read only when present, and the
+ * decoder must not spend a 250-byte memset per PUBLISH. */
+static inline void props_none(struct tern_props *p)
 {
-    memset(p, 0, sizeof *p);
+    p->present = 0;
+    p->raw = p->extra = (tern_slice){NULL, 0};
+    p->user_n = p->sub_id_n = 0;
+    p->user = NULL;
+    p->sub_ids = NULL;
 }
 
 static int dec_connect(struct tn_rd *r, struct tern_connect *c, uint8_t *rc)
@@ -111,7 +117,10 @@ static int dec_publish(struct tn_rd *r, uint8_t ver, uint8_t flags, struct tern_
     /* QoS 3 is malformed [MQTT-3.3.1-4]; DUP must be 0 for QoS 0 [MQTT-3.3.1-2]. */
     if (p->qos == 3 || (p->dup && p->qos == 0))
         return TN_MALFORMED(rc);
-    if (!rd_bin(r, &p->topic) || !tern_utf8_is_valid(p->topic.p, p->topic.n))
+    if (!rd_bin(r, &p->topic))
+        return TN_MALFORMED(rc);
+    int wild = tn_utf8_topic_scan(p->topic.p, p->topic.n);
+    if (wild < 0)
         return TN_MALFORMED(rc);
     if (p->qos) {
         if (!rd_u16(r, &p->packet_id))
@@ -128,7 +137,7 @@ static int dec_publish(struct tn_rd *r, uint8_t ver, uint8_t flags, struct tern_
          * one character [MQTT-4.7.3-1]. */
         if (ver != TERN_V5 || !tern_props_has(&p->props, TERN_PROP_TOPIC_ALIAS))
             return TN_PROTOCOL(rc);
-    } else if (memchr(p->topic.p, '+', p->topic.n) || memchr(p->topic.p, '#', p->topic.n)) {
+    } else if (wild) {
         /* No wildcards in a topic name [MQTT-3.3.2-2]. */
         return tn_fail(rc, TERN_RC_TOPIC_NAME_INVALID, -EPROTO);
     }
@@ -341,11 +350,14 @@ int tern_sub_iter_next(struct tern_sub_iter *it, struct tern_sub_entry *out)
 /* ---- encoding ----------------------------------------------------------------------------- */
 
 /* A writer that only counts when p is NULL, so sizing and writing share one walk and cannot
- * disagree. */
+ * disagree. The counting pass remembers each property list's size (at most four per packet)
+ * so the writing pass, which meets them in the same order, does not walk them again. */
 struct tn_wr {
     uint8_t *p;
     size_t n;
     int err;
+    uint8_t nsizes, next;
+    int sizes[4];
 };
 
 static void w_u8(struct tn_wr *w, uint8_t v)
@@ -382,16 +394,23 @@ static void w_bin(struct tn_wr *w, tern_slice s)
 /* Returns the property body size (so callers can choose a short form), or -1 on error. */
 static long w_props(struct tn_wr *w, const struct tern_props *pr, unsigned ctx, bool emit)
 {
-    int body = tern_props_body_size(pr, ctx);
-    if (body < 0) {
-        w->err = body;
-        return -1;
+    int body;
+    if (w->p && w->next < w->nsizes) {
+        body = w->sizes[w->next++];
+    } else {
+        body = tern_props_body_size(pr, ctx);
+        if (body < 0) {
+            w->err = body;
+            return -1;
+        }
+        if (!w->p && w->nsizes < 4)
+            w->sizes[w->nsizes++] = body;
     }
     if (!emit)
         return body;
     size_t total = tern_varint_size((uint32_t)body) + (size_t)body;
     if (w->p)
-        tern_props_encode(pr, ctx, w->p + w->n, total);
+        tn_props_encode_body(pr, ctx, (uint32_t)body, w->p + w->n);
     w->n += total;
     return body;
 }
@@ -557,42 +576,47 @@ static uint8_t enc_body(struct tn_wr *w, const struct tern_packet *pkt, uint8_t 
     return (uint8_t)tern_ptype_fixed_flags(pkt->type);
 }
 
-/* Fill *hdr with the fixed header; returns the frame size or a negative error. */
-static long enc_plan(const struct tern_packet *pkt, uint8_t ver, bool with_payload,
-                     uint8_t hdr[5], int *hdr_len)
+/* The counting pass: fills *hdr with the fixed header and w with the remembered sizes;
+ * returns the frame size or a negative error. */
+static long enc_plan(const struct tern_packet *pkt, uint8_t ver, struct tn_wr *w, uint8_t hdr[5],
+                     int *hdr_len)
 {
-    struct tn_wr w = {NULL, 0, 0};
-    uint8_t flags = enc_body(&w, pkt, ver, with_payload);
-    if (w.err)
-        return w.err;
-    if (ver < TERN_V31 || ver > TERN_V5 || w.n > TERN_VARINT_MAX)
+    *w = (struct tn_wr){0};
+    uint8_t flags = enc_body(w, pkt, ver, true);
+    if (w->err)
+        return w->err;
+    if (ver < TERN_V31 || ver > TERN_V5 || w->n > TERN_VARINT_MAX)
         return -EINVAL;
-    *hdr_len = tern_fixed_header_encode(pkt->type, flags, (uint32_t)w.n, hdr);
+    *hdr_len = tern_fixed_header_encode(pkt->type, flags, (uint32_t)w->n, hdr);
     if (*hdr_len < 0)
         return *hdr_len;
-    return (long)w.n + *hdr_len;
+    return (long)w->n + *hdr_len;
 }
 
 int tern_packet_size(const struct tern_packet *pkt, uint8_t version)
 {
     uint8_t hdr[5];
-    int hl;
-    return (int)enc_plan(pkt, version, true, hdr, &hl);
+    int hl = 0;
+    struct tn_wr w;
+    return (int)enc_plan(pkt, version, &w, hdr, &hl);
 }
 
 static int enc_into(const struct tern_packet *pkt, uint8_t version, uint8_t *out, size_t cap,
                     bool with_payload)
 {
     uint8_t hdr[5];
-    int hl;
-    long total = enc_plan(pkt, version, true, hdr, &hl);
+    int hl = 0;
+    struct tn_wr w;
+    long total = enc_plan(pkt, version, &w, hdr, &hl);
     if (total < 0)
         return (int)total;
     size_t need = (size_t)total - (with_payload ? 0 : pkt->u.publish.payload.n);
     if (need > cap)
         return -ENOBUFS;
     memcpy(out, hdr, (size_t)hl);
-    struct tn_wr w = {out + hl, 0, 0};
+    w.p = out + hl;
+    w.n = 0;
+    w.next = 0;
     enc_body(&w, pkt, version, with_payload);
     return (int)need;
 }

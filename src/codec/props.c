@@ -235,7 +235,11 @@ int tern_props_decode(const uint8_t *p, size_t n, unsigned ctx, struct tern_prop
                       uint8_t *rc)
 {
     uint32_t len;
-    int k = tern_varint_decode(p, n, &len);
+    int k;
+    if (n && p[0] < 0x80) /* a property list under 128 bytes: the usual case */
+        len = p[0], k = 1;
+    else
+        k = tern_varint_decode(p, n, &len);
     if (k <= 0 || len > n - (size_t)k)
         return TN_MALFORMED(rc);
     out->present = 0;
@@ -247,6 +251,17 @@ int tern_props_decode(const uint8_t *p, size_t n, unsigned ctx, struct tern_prop
     struct tn_rd r = {p + k, p + k + len};
     while (r.p < r.end) {
         struct tern_prop pr;
+        if (*r.p == TERN_PROP_USER_PROPERTY && (CX_ALL & CX(ctx))) {
+            /* Allowed everywhere and repeatable: the common repeated case skips the generic
+             * path. */
+            tern_slice k2, v2;
+            r.p++;
+            if (!rd_str(&r, &k2) || !rd_str(&r, &v2))
+                return TN_MALFORMED(rc);
+            out->present |= 1ull << TERN_PROP_USER_PROPERTY;
+            out->user_n++;
+            continue;
+        }
         /* An id not valid for the packet, or a value not of the id's type, makes the packet
          * malformed (5.0 2.2.2.2). */
         if (!props_read_one(&r, &pr) || !(prop_table[pr.id].ctx & CX(ctx)))
@@ -409,9 +424,9 @@ static long props_walk(const struct tern_props *o, unsigned ctx, uint8_t *w)
         scalars |= 1ull << TERN_PROP_SUBSCRIPTION_IDENTIFIER;
     if (o->user_n)
         scalars |= 1ull << TERN_PROP_USER_PROPERTY;
-    for (unsigned id = 1; id <= TERN_PROP_ID_MAX; id++) {
-        if (!((scalars >> id) & 1u))
-            continue;
+    /* Visit only the properties present, by ascending id. */
+    for (uint64_t bits = scalars; bits; bits &= bits - 1) {
+        unsigned id = (unsigned)__builtin_ctzll(bits);
         if (!prop_table[id].kind || !(prop_table[id].ctx & CX(ctx)))
             return -EINVAL;
         if (id == TERN_PROP_USER_PROPERTY)
@@ -449,6 +464,11 @@ int tern_props_body_size(const struct tern_props *p, unsigned ctx)
     if (ctx >= 16)
         return -EINVAL;
     return (int)props_walk(p, ctx, NULL);
+}
+
+void tn_props_encode_body(const struct tern_props *p, unsigned ctx, uint32_t body, uint8_t *out)
+{
+    props_walk(p, ctx, wr_varint(out, body));
 }
 
 int tern_props_encode(const struct tern_props *p, unsigned ctx, uint8_t *out, size_t cap)
