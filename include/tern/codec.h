@@ -530,6 +530,44 @@ int tern_publish_encode_head(const struct tern_packet *pkt, uint8_t version, uin
  * otherwise) [MQTT-2.1.3-1]; PUBLISH has variable flags and returns -1. */
 int tern_ptype_fixed_flags(unsigned type);
 
+/* ---- QoS 1/2 exchange --------------------------------------------------------------------- */
+
+/*
+ * The QoS 1 and 2 flows (5.0 section 4.3, 3.1.1 section 4.3) as one pure table, so the broker
+ * and the client library cannot disagree about which packet may follow which. The state is
+ * one side's view of one Packet Identifier in one direction.
+ */
+enum tern_qos_state {
+    TERN_QS_FREE = 0,         /* the id is not in use */
+    TERN_QS_WAIT_PUBACK = 1,  /* sender: PUBLISH QoS 1 sent */
+    TERN_QS_WAIT_PUBREC = 2,  /* sender: PUBLISH QoS 2 sent */
+    TERN_QS_WAIT_PUBCOMP = 3, /* sender: PUBREC received, PUBREL sent */
+    TERN_QS_WAIT_PUBREL = 4,  /* receiver: PUBLISH QoS 2 received, PUBREC sent */
+};
+
+struct tern_qos_step {
+    uint8_t next;      /* enum tern_qos_state after the event */
+    uint8_t reply;     /* packet type to send back with the same id (0: none) */
+    uint8_t reply_rc;  /* its reason code (5.0), e.g. 0x92 Packet Identifier not found */
+    bool deliver;      /* receiver: pass the message on now (once per message) */
+    bool complete;     /* sender: the exchange has ended; the id is free again */
+    bool failed;       /* sender: ended by a reason code >= 0x80 in PUBACK/PUBREC */
+    bool protocol_error; /* the event cannot happen in this state: 5.0 DISCONNECT 0x82 */
+};
+
+/*
+ * One step: `state` is the current state for the event's Packet Identifier, `type` the packet
+ * received (PUBLISH with `qos` > 0, PUBACK, PUBREC, PUBREL or PUBCOMP) and `rc` its reason
+ * code (0 for 3.x). Fills *out and returns 0, or -EINVAL for an event outside the QoS flows.
+ * The receiver delivers a QoS 2 message on the first PUBLISH and never again until PUBREL
+ * frees the id [MQTT-4.3.3-10] (5.0), whether or not DUP is set.
+ */
+int tern_qos_step(uint8_t state, uint8_t type, uint8_t qos, uint8_t rc, struct tern_qos_step *out);
+
+/* What a sender re-sends for an id in this state when a session resumes: PUBLISH (with DUP
+ * set) for WAIT_PUBACK and WAIT_PUBREC, PUBREL for WAIT_PUBCOMP [MQTT-4.4.0-1]; 0 otherwise. */
+uint8_t tern_qos_resend(uint8_t state);
+
 #ifdef __cplusplus
 }
 #endif

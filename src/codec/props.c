@@ -383,6 +383,19 @@ static long props_walk_repeated(const struct tern_props *o, unsigned ctx, unsign
     if (subid && n > 1 && ctx != TERN_PUBLISH)
         return -EINVAL; /* only PUBLISH may repeat it */
     bool from_raw = subid ? (n > 1 && !o->sub_ids) : !o->user;
+    if (!subid && !from_raw) {
+        /* User Properties from the caller's array: written directly, without a temporary
+         * struct tern_prop per pair (which showed in clang's profile). */
+        for (uint32_t i = 0; i < n; i++) {
+            tern_slice k = o->user[i].k, v = o->user[i].v;
+            if (k.n > 65535 || v.n > 65535 || (!k.p && k.n) || (!v.p && v.n))
+                return -EINVAL;
+            total += 5 + k.n + v.n;
+            if (*w)
+                *w = wr_bin(wr_bin(wr_u8(*w, TERN_PROP_USER_PROPERTY), k), v);
+        }
+        return (long)total;
+    }
     tern_props_iter_init(&it, o);
     for (uint32_t i = 0; i < n; i++) {
         if (from_raw) {
