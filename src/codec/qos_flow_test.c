@@ -135,8 +135,8 @@ static void qos2_run(unsigned drop_mask, int *delivered, uint8_t *snd, uint8_t *
 TN_TEST(qos2_exactly_once_under_every_loss_pattern_4_3_3_10)
 {
     for (unsigned mask = 0; mask < 64; mask++) {
-        int delivered;
-        uint8_t snd, rcv;
+        int delivered = -1;
+        uint8_t snd = 0xff, rcv = 0xff;
         qos2_run(mask, &delivered, &snd, &rcv);
         TN_EXPECT_EQ_INT(delivered, 1);
         TN_EXPECT_EQ_U32(snd, TERN_QS_FREE);
