@@ -58,6 +58,7 @@ static inline uint8_t *fz_dup(const uint8_t *p, size_t n)
     uint8_t *d = malloc(n ? n : 1);
     if (!d)
         abort();
+    d[0] = 0; /* gcc -O3 otherwise warns that an empty input's byte is uninitialised */
     if (n)
         memcpy(d, p, n);
     return d;
