@@ -145,7 +145,8 @@ static inline uint64_t head_one(struct bench_ctx *c, const struct tern_packet *p
 
 /* Each case runs n units of work and returns a checksum. noinline and external names (no
  * static) keep them visible to callgrind's --toggle-collect and to perf. */
-#define BENCH_CASE(name) __attribute__((noinline)) uint64_t case_##name(struct bench_ctx *c, uint64_t n)
+#define BENCH_CASE(name)                                                                           \
+    __attribute__((noinline)) uint64_t case_##name(struct bench_ctx *c, uint64_t n)
 #define BENCH_PROTO(name) uint64_t case_##name(struct bench_ctx *c, uint64_t n)
 BENCH_PROTO(decode311);
 BENCH_PROTO(decode5);
@@ -224,11 +225,11 @@ BENCH_CASE(stream5)
 struct bench_case {
     const char *name;
     const char *what;
-    const char *unit;                  /* what one op is */
+    const char *unit; /* what one op is */
     uint64_t (*run)(struct bench_ctx *, uint64_t);
-    uint64_t ops_per_unit;             /* ops done by run(c, 1) */
-    uint64_t batch;                    /* units between clock reads */
-    bool is_decode;                    /* compared against the 20M/s target */
+    uint64_t ops_per_unit; /* ops done by run(c, 1) */
+    uint64_t batch;        /* units between clock reads */
+    bool is_decode;        /* compared against the 20M/s target */
 };
 
 static const struct bench_case cases[] = {
@@ -239,12 +240,11 @@ static const struct bench_case cases[] = {
     {"encode5", "size+encode PUBLISH QoS1, 5.0, 2 user props", "encode", case_encode5, 1, 4096,
      false},
     {"head311", "publish_encode_head QoS1, 3.1.1", "encode", case_head311, 1, 4096, false},
-    {"head5", "publish_encode_head QoS1, 5.0, 2 user props", "encode", case_head5, 1, 4096,
-     false},
+    {"head5", "publish_encode_head QoS1, 5.0, 2 user props", "encode", case_head5, 1, 4096, false},
     {"stream311", "stream of 1000 frames, 3.1.1 (peek+decode)", "frame", case_stream311,
      STREAM_FRAMES, 4, true},
-    {"stream5", "stream of 1000 frames, 5.0 (peek+decode)", "frame", case_stream5, STREAM_FRAMES,
-     4, true},
+    {"stream5", "stream of 1000 frames, 5.0 (peek+decode)", "frame", case_stream5, STREAM_FRAMES, 4,
+     true},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -277,8 +277,8 @@ static int check_decode(const uint8_t *frame, size_t n, uint8_t ver, const struc
     uint8_t rc = 0;
     int r = tern_frame_peek(frame, n, 0, &f, &rc);
     if (r != 1 || f.size != n || f.type != TERN_PUBLISH) {
-        fprintf(stderr, "codec_bench: tern_frame_peek on a %zu-byte frame: %d (%s), size %u\n",
-                n, r, tern_strerror(r), r == 1 ? f.size : 0);
+        fprintf(stderr, "codec_bench: tern_frame_peek on a %zu-byte frame: %d (%s), size %u\n", n,
+                r, tern_strerror(r), r == 1 ? f.size : 0);
         return -1;
     }
     r = tern_packet_decode(frame, n, ver, &got, &rc);
@@ -311,8 +311,8 @@ static int encode_frame(const struct tern_packet *p, uint8_t ver, uint8_t *out, 
     int sz = tern_packet_size(p, ver);
     int w = sz > 0 ? tern_packet_encode(p, ver, out, cap) : sz;
     if (sz <= 0 || w != sz) {
-        fprintf(stderr, "codec_bench: encode v%u PUBLISH: size %d (%s), encode %d (%s)\n", ver,
-                sz, tern_strerror(sz), w, tern_strerror(w));
+        fprintf(stderr, "codec_bench: encode v%u PUBLISH: size %d (%s), encode %d (%s)\n", ver, sz,
+                tern_strerror(sz), w, tern_strerror(w));
         return -1;
     }
     return w;
@@ -365,7 +365,12 @@ static int bench_setup(struct bench_ctx *c)
         return -1;
 
     /* The head plus the payload must be the whole frame, byte for byte. */
-    const struct { const struct tern_packet *p; uint8_t v; const uint8_t *f; size_t n; } hc[] = {
+    const struct {
+        const struct tern_packet *p;
+        uint8_t v;
+        const uint8_t *f;
+        size_t n;
+    } hc[] = {
         {&c->pkt311, TERN_V311, c->frame311, c->frame311_n},
         {&c->pkt5, TERN_V5, c->frame5, c->frame5_n},
     };
@@ -466,15 +471,15 @@ static int pin_cpu(int cpu, bool explicit_cpu)
 /* ---- output ------------------------------------------------------------------------------- */
 
 struct bench_opts {
-    int cpu;           /* -1: do not pin */
+    int cpu; /* -1: do not pin */
     bool cpu_given;
     bool json;
-    double seconds;    /* per repetition */
-    double warmup;     /* seconds */
+    double seconds; /* per repetition */
+    double warmup;  /* seconds */
     int reps;
-    uint64_t iters;    /* 0: timed mode */
-    const char *only;  /* --case */
-    clockid_t clk;     /* --clock */
+    uint64_t iters;   /* 0: timed mode */
+    const char *only; /* --case */
+    clockid_t clk;    /* --clock */
 };
 
 static bool build_is_optimised(void)
@@ -514,8 +519,8 @@ static void print_table(const struct bench_ctx *c, const struct bench_opts *o,
                o->warmup, o->clk == CLOCK_MONOTONIC ? "monotonic" : "thread CPU-time");
     printf("topic \"%s\", payload %d bytes, QoS 1; frame %zu bytes (3.1.1), %zu bytes (5.0)\n\n",
            BENCH_TOPIC, BENCH_PAYLOAD_LEN, c->frame311_n, c->frame5_n);
-    printf("%-10s %-44s %6s %11s %11s %11s %8s\n", "case", "what", "frame", "median/s",
-           "min/s", "max/s", "ns/op");
+    printf("%-10s %-44s %6s %11s %11s %11s %8s\n", "case", "what", "frame", "median/s", "min/s",
+           "max/s", "ns/op");
     for (size_t i = 0; i < NCASES; i++) {
         if (!ran[i])
             continue;
@@ -523,8 +528,7 @@ static void print_table(const struct bench_ctx *c, const struct bench_opts *o,
         printf("%-10s %-44s %6zu %10.2fM %10.2fM %10.2fM %8.1f%s\n", k->name, k->what,
                case_frame_bytes(c, k), res[i].median / 1e6, res[i].min / 1e6, res[i].max / 1e6,
                1e9 / res[i].median,
-               !o->iters && k->is_decode && res[i].median < TARGET_DECODES ? "  < 20M target"
-                                                                           : "");
+               !o->iters && k->is_decode && res[i].median < TARGET_DECODES ? "  < 20M target" : "");
     }
     printf("\nchecksum 0x%016" PRIx64 "\n", sum);
     if (!build_is_optimised() || build_is_sanitized())
@@ -553,8 +557,8 @@ static void print_json(const struct bench_ctx *c, const struct bench_opts *o,
         printf("%s\n    {\"name\": \"%s\", \"what\": \"%s\", \"unit\": \"%s\", "
                "\"frame_bytes\": %zu, \"median_per_s\": %.0f, \"min_per_s\": %.0f, "
                "\"max_per_s\": %.0f, \"ns_per_op\": %.2f}",
-               first ? "" : ",", k->name, k->what, k->unit, case_frame_bytes(c, k),
-               res[i].median, res[i].min, res[i].max, 1e9 / res[i].median);
+               first ? "" : ",", k->name, k->what, k->unit, case_frame_bytes(c, k), res[i].median,
+               res[i].min, res[i].max, 1e9 / res[i].median);
         first = false;
     }
     printf("\n  ]\n}\n");
@@ -580,11 +584,16 @@ static void usage(FILE *to)
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
     static const struct option lopts[] = {
-        {"cpu", required_argument, NULL, 'c'},  {"seconds", required_argument, NULL, 's'},
-        {"warmup", required_argument, NULL, 'w'}, {"reps", required_argument, NULL, 'r'},
-        {"iters", required_argument, NULL, 'n'}, {"case", required_argument, NULL, 'k'},
-        {"json", no_argument, NULL, 'j'},        {"list", no_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},        {"clock", required_argument, NULL, 't'},
+        {"cpu", required_argument, NULL, 'c'},
+        {"seconds", required_argument, NULL, 's'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"reps", required_argument, NULL, 'r'},
+        {"iters", required_argument, NULL, 'n'},
+        {"case", required_argument, NULL, 'k'},
+        {"json", no_argument, NULL, 'j'},
+        {"list", no_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"clock", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     *o = (struct bench_opts){
@@ -595,7 +604,10 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         errno = 0;
         end = NULL;
         switch (ch) {
-        case 'c': o->cpu = (int)strtol(optarg, &end, 10); o->cpu_given = true; break;
+        case 'c':
+            o->cpu = (int)strtol(optarg, &end, 10);
+            o->cpu_given = true;
+            break;
         case 's': o->seconds = strtod(optarg, &end); break;
         case 'w': o->warmup = strtod(optarg, &end); break;
         case 'r': o->reps = (int)strtol(optarg, &end, 10); break;
@@ -626,8 +638,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
             return -1;
         }
     }
-    if (optind != argc || o->reps < 1 || o->reps > MAX_REPS || !(o->seconds > 0) ||
-        o->warmup < 0 || (o->cpu_given && o->cpu < -1)) {
+    if (optind != argc || o->reps < 1 || o->reps > MAX_REPS || !(o->seconds > 0) || o->warmup < 0 ||
+        (o->cpu_given && o->cpu < -1)) {
         usage(stderr);
         return -1;
     }
@@ -665,8 +677,8 @@ static void run_case(struct bench_ctx *c, const struct bench_opts *o, const stru
     qsort(rates, (size_t)o->reps, sizeof rates[0], cmp_double);
     r->min = rates[0];
     r->max = rates[o->reps - 1];
-    r->median = o->reps % 2 ? rates[o->reps / 2]
-                            : (rates[o->reps / 2 - 1] + rates[o->reps / 2]) / 2;
+    r->median =
+        o->reps % 2 ? rates[o->reps / 2] : (rates[o->reps / 2 - 1] + rates[o->reps / 2]) / 2;
 }
 
 int main(int argc, char **argv)

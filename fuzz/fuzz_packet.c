@@ -166,8 +166,7 @@ static void check_decoded(const struct pk_ctx *c, const struct tern_packet *pkt)
                                    : pkt->u.disconnect.rc == 0,
                  "disconnect rc 0x%02x", pkt->u.disconnect.rc);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -219,9 +218,7 @@ static void expect_same(const struct tern_packet *a, const struct tern_packet *b
     FZ_CHECK(a->type == b->type && a->flags == b->flags, "type/flags %u/%u vs %u/%u", a->type,
              a->flags, b->type, b->flags);
     switch (a->type) {
-    case TERN_CONNECT:
-        expect_same_connect(&a->u.connect, &b->u.connect);
-        break;
+    case TERN_CONNECT: expect_same_connect(&a->u.connect, &b->u.connect); break;
     case TERN_CONNACK:
         FZ_CHECK(a->u.connack.session_present == b->u.connack.session_present &&
                      a->u.connack.rc == b->u.connack.rc,
@@ -265,8 +262,7 @@ static void expect_same(const struct tern_packet *a, const struct tern_packet *b
         FZ_CHECK(a->u.disconnect.rc == b->u.disconnect.rc, "%s differs", tern_ptype_name(a->type));
         fz_props_expect_same(&a->u.disconnect.props, &b->u.disconnect.props, "disconnect props");
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -291,9 +287,7 @@ static void prepare(struct tern_packet *dst, const struct tern_packet *src, uint
     case TERN_PUBACK:
     case TERN_PUBREC:
     case TERN_PUBREL:
-    case TERN_PUBCOMP:
-        fz_props_prepare(&dst->u.ack.props, &src->u.ack.props, mode, a);
-        break;
+    case TERN_PUBCOMP: fz_props_prepare(&dst->u.ack.props, &src->u.ack.props, mode, a); break;
     case TERN_SUBSCRIBE:
     case TERN_UNSUBSCRIBE: {
         fz_props_prepare(&dst->u.subscribe.props, &src->u.subscribe.props, mode, a);
@@ -317,8 +311,7 @@ static void prepare(struct tern_packet *dst, const struct tern_packet *src, uint
     case TERN_AUTH:
         fz_props_prepare(&dst->u.disconnect.props, &src->u.disconnect.props, mode, a);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

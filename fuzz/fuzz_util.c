@@ -29,72 +29,28 @@ bool fz_prop_field(const struct tern_props *p, unsigned id, uint32_t *u, tern_sl
     *u = 0;
     *s = (tern_slice){NULL, 0};
     switch (id) {
-    case TERN_PROP_PAYLOAD_FORMAT_INDICATOR:
-        *u = p->payload_format_indicator;
-        return true;
-    case TERN_PROP_MESSAGE_EXPIRY_INTERVAL:
-        *u = p->message_expiry_interval;
-        return true;
-    case TERN_PROP_CONTENT_TYPE:
-        *s = p->content_type;
-        return true;
-    case TERN_PROP_RESPONSE_TOPIC:
-        *s = p->response_topic;
-        return true;
-    case TERN_PROP_CORRELATION_DATA:
-        *s = p->correlation_data;
-        return true;
-    case TERN_PROP_SESSION_EXPIRY_INTERVAL:
-        *u = p->session_expiry_interval;
-        return true;
-    case TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER:
-        *s = p->assigned_client_identifier;
-        return true;
-    case TERN_PROP_SERVER_KEEP_ALIVE:
-        *u = p->server_keep_alive;
-        return true;
-    case TERN_PROP_AUTHENTICATION_METHOD:
-        *s = p->authentication_method;
-        return true;
-    case TERN_PROP_AUTHENTICATION_DATA:
-        *s = p->authentication_data;
-        return true;
-    case TERN_PROP_REQUEST_PROBLEM_INFORMATION:
-        *u = p->request_problem_information;
-        return true;
-    case TERN_PROP_WILL_DELAY_INTERVAL:
-        *u = p->will_delay_interval;
-        return true;
-    case TERN_PROP_REQUEST_RESPONSE_INFORMATION:
-        *u = p->request_response_information;
-        return true;
-    case TERN_PROP_RESPONSE_INFORMATION:
-        *s = p->response_information;
-        return true;
-    case TERN_PROP_SERVER_REFERENCE:
-        *s = p->server_reference;
-        return true;
-    case TERN_PROP_REASON_STRING:
-        *s = p->reason_string;
-        return true;
-    case TERN_PROP_RECEIVE_MAXIMUM:
-        *u = p->receive_maximum;
-        return true;
-    case TERN_PROP_TOPIC_ALIAS_MAXIMUM:
-        *u = p->topic_alias_maximum;
-        return true;
-    case TERN_PROP_TOPIC_ALIAS:
-        *u = p->topic_alias;
-        return true;
-    case TERN_PROP_MAXIMUM_QOS:
-        *u = p->maximum_qos;
-        return true;
-    case TERN_PROP_RETAIN_AVAILABLE:
-        *u = p->retain_available;
-        return true;
-    case TERN_PROP_MAXIMUM_PACKET_SIZE:
-        *u = p->maximum_packet_size;
-        return true;
+    case TERN_PROP_PAYLOAD_FORMAT_INDICATOR: *u = p->payload_format_indicator; return true;
+    case TERN_PROP_MESSAGE_EXPIRY_INTERVAL: *u = p->message_expiry_interval; return true;
+    case TERN_PROP_CONTENT_TYPE: *s = p->content_type; return true;
+    case TERN_PROP_RESPONSE_TOPIC: *s = p->response_topic; return true;
+    case TERN_PROP_CORRELATION_DATA: *s = p->correlation_data; return true;
+    case TERN_PROP_SESSION_EXPIRY_INTERVAL: *u = p->session_expiry_interval; return true;
+    case TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER: *s = p->assigned_client_identifier; return true;
+    case TERN_PROP_SERVER_KEEP_ALIVE: *u = p->server_keep_alive; return true;
+    case TERN_PROP_AUTHENTICATION_METHOD: *s = p->authentication_method; return true;
+    case TERN_PROP_AUTHENTICATION_DATA: *s = p->authentication_data; return true;
+    case TERN_PROP_REQUEST_PROBLEM_INFORMATION: *u = p->request_problem_information; return true;
+    case TERN_PROP_WILL_DELAY_INTERVAL: *u = p->will_delay_interval; return true;
+    case TERN_PROP_REQUEST_RESPONSE_INFORMATION: *u = p->request_response_information; return true;
+    case TERN_PROP_RESPONSE_INFORMATION: *s = p->response_information; return true;
+    case TERN_PROP_SERVER_REFERENCE: *s = p->server_reference; return true;
+    case TERN_PROP_REASON_STRING: *s = p->reason_string; return true;
+    case TERN_PROP_RECEIVE_MAXIMUM: *u = p->receive_maximum; return true;
+    case TERN_PROP_TOPIC_ALIAS_MAXIMUM: *u = p->topic_alias_maximum; return true;
+    case TERN_PROP_TOPIC_ALIAS: *u = p->topic_alias; return true;
+    case TERN_PROP_MAXIMUM_QOS: *u = p->maximum_qos; return true;
+    case TERN_PROP_RETAIN_AVAILABLE: *u = p->retain_available; return true;
+    case TERN_PROP_MAXIMUM_PACKET_SIZE: *u = p->maximum_packet_size; return true;
     case TERN_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE:
         *u = p->wildcard_subscription_available;
         return true;
@@ -104,8 +60,7 @@ bool fz_prop_field(const struct tern_props *p, unsigned id, uint32_t *u, tern_sl
     case TERN_PROP_SHARED_SUBSCRIPTION_AVAILABLE:
         *u = p->shared_subscription_available;
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 

@@ -409,68 +409,37 @@ static void set_prop(struct tern_props *p, unsigned id)
     switch (tern_prop_kind(id)) {
     case TERN_PK_BYTE: /* every byte property accepts 1 */
         switch (id) {
-        case TERN_PROP_PAYLOAD_FORMAT_INDICATOR:
-            p->payload_format_indicator = 1;
-            break;
-        case TERN_PROP_REQUEST_PROBLEM_INFORMATION:
-            p->request_problem_information = 1;
-            break;
-        case TERN_PROP_REQUEST_RESPONSE_INFORMATION:
-            p->request_response_information = 1;
-            break;
-        case TERN_PROP_MAXIMUM_QOS:
-            p->maximum_qos = 1;
-            break;
-        case TERN_PROP_RETAIN_AVAILABLE:
-            p->retain_available = 1;
-            break;
+        case TERN_PROP_PAYLOAD_FORMAT_INDICATOR: p->payload_format_indicator = 1; break;
+        case TERN_PROP_REQUEST_PROBLEM_INFORMATION: p->request_problem_information = 1; break;
+        case TERN_PROP_REQUEST_RESPONSE_INFORMATION: p->request_response_information = 1; break;
+        case TERN_PROP_MAXIMUM_QOS: p->maximum_qos = 1; break;
+        case TERN_PROP_RETAIN_AVAILABLE: p->retain_available = 1; break;
         case TERN_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE:
             p->wildcard_subscription_available = 1;
             break;
         case TERN_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE:
             p->subscription_identifier_available = 1;
             break;
-        case TERN_PROP_SHARED_SUBSCRIPTION_AVAILABLE:
-            p->shared_subscription_available = 1;
-            break;
-        default:
-            break;
+        case TERN_PROP_SHARED_SUBSCRIPTION_AVAILABLE: p->shared_subscription_available = 1; break;
+        default: break;
         }
         break;
     case TERN_PK_U16:
         switch (id) {
-        case TERN_PROP_SERVER_KEEP_ALIVE:
-            p->server_keep_alive = 100;
-            break;
-        case TERN_PROP_RECEIVE_MAXIMUM:
-            p->receive_maximum = 65535;
-            break;
-        case TERN_PROP_TOPIC_ALIAS_MAXIMUM:
-            p->topic_alias_maximum = 0;
-            break;
-        case TERN_PROP_TOPIC_ALIAS:
-            p->topic_alias = 1;
-            break;
-        default:
-            break;
+        case TERN_PROP_SERVER_KEEP_ALIVE: p->server_keep_alive = 100; break;
+        case TERN_PROP_RECEIVE_MAXIMUM: p->receive_maximum = 65535; break;
+        case TERN_PROP_TOPIC_ALIAS_MAXIMUM: p->topic_alias_maximum = 0; break;
+        case TERN_PROP_TOPIC_ALIAS: p->topic_alias = 1; break;
+        default: break;
         }
         break;
     case TERN_PK_U32:
         switch (id) {
-        case TERN_PROP_MESSAGE_EXPIRY_INTERVAL:
-            p->message_expiry_interval = 0xffffffffu;
-            break;
-        case TERN_PROP_SESSION_EXPIRY_INTERVAL:
-            p->session_expiry_interval = 1;
-            break;
-        case TERN_PROP_WILL_DELAY_INTERVAL:
-            p->will_delay_interval = 256;
-            break;
-        case TERN_PROP_MAXIMUM_PACKET_SIZE:
-            p->maximum_packet_size = 1u << 20;
-            break;
-        default:
-            break;
+        case TERN_PROP_MESSAGE_EXPIRY_INTERVAL: p->message_expiry_interval = 0xffffffffu; break;
+        case TERN_PROP_SESSION_EXPIRY_INTERVAL: p->session_expiry_interval = 1; break;
+        case TERN_PROP_WILL_DELAY_INTERVAL: p->will_delay_interval = 256; break;
+        case TERN_PROP_MAXIMUM_PACKET_SIZE: p->maximum_packet_size = 1u << 20; break;
+        default: break;
         }
         break;
     case TERN_PK_VARINT:
@@ -480,43 +449,23 @@ static void set_prop(struct tern_props *p, unsigned id)
     case TERN_PK_UTF8:
     case TERN_PK_BINARY:
         switch (id) {
-        case TERN_PROP_CONTENT_TYPE:
-            p->content_type = S("application/json");
-            break;
-        case TERN_PROP_RESPONSE_TOPIC:
-            p->response_topic = S("r/1");
-            break;
-        case TERN_PROP_CORRELATION_DATA:
-            p->correlation_data = S("\x00\xff");
-            break;
-        case TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER:
-            p->assigned_client_identifier = S("c");
-            break;
-        case TERN_PROP_AUTHENTICATION_METHOD:
-            p->authentication_method = S("PLAIN");
-            break;
-        case TERN_PROP_AUTHENTICATION_DATA:
-            p->authentication_data = S("\x00u\x00p");
-            break;
-        case TERN_PROP_RESPONSE_INFORMATION:
-            p->response_information = S("ri");
-            break;
-        case TERN_PROP_SERVER_REFERENCE:
-            p->server_reference = S("srv");
-            break;
-        case TERN_PROP_REASON_STRING:
-            p->reason_string = S("\xe2\x82\xac");
-            break;
-        default:
-            break;
+        case TERN_PROP_CONTENT_TYPE: p->content_type = S("application/json"); break;
+        case TERN_PROP_RESPONSE_TOPIC: p->response_topic = S("r/1"); break;
+        case TERN_PROP_CORRELATION_DATA: p->correlation_data = S("\x00\xff"); break;
+        case TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER: p->assigned_client_identifier = S("c"); break;
+        case TERN_PROP_AUTHENTICATION_METHOD: p->authentication_method = S("PLAIN"); break;
+        case TERN_PROP_AUTHENTICATION_DATA: p->authentication_data = S("\x00u\x00p"); break;
+        case TERN_PROP_RESPONSE_INFORMATION: p->response_information = S("ri"); break;
+        case TERN_PROP_SERVER_REFERENCE: p->server_reference = S("srv"); break;
+        case TERN_PROP_REASON_STRING: p->reason_string = S("\xe2\x82\xac"); break;
+        default: break;
         }
         break;
     case TERN_PK_PAIR:
         p->user = user2;
         p->user_n = 2;
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

@@ -304,11 +304,11 @@ struct tern_strpair {
  * bytes, e.g. ones being forwarded). A zeroed struct encodes as no properties.
  */
 struct tern_props {
-    uint64_t present;     /* 1ull << id for each property present */
-    tern_slice raw;       /* decoded property bytes, see above */
-    tern_slice extra;     /* encode only: appended verbatim */
-    uint32_t user_n;      /* number of User Properties */
-    uint32_t sub_id_n;    /* number of Subscription Identifiers */
+    uint64_t present;                /* 1ull << id for each property present */
+    tern_slice raw;                  /* decoded property bytes, see above */
+    tern_slice extra;                /* encode only: appended verbatim */
+    uint32_t user_n;                 /* number of User Properties */
+    uint32_t sub_id_n;               /* number of Subscription Identifiers */
     const struct tern_strpair *user; /* encode only: the User Properties, or NULL */
     const uint32_t *sub_ids;         /* encode only: if sub_id_n > 1 (PUBLISH), or NULL */
 
@@ -353,7 +353,7 @@ static inline void tern_props_set(struct tern_props *p, unsigned id)
 struct tern_prop {
     uint8_t id;
     enum tern_prop_kind kind;
-    uint32_t u; /* byte, u16, u32, varint values */
+    uint32_t u;   /* byte, u16, u32, varint values */
     tern_slice s; /* utf8, binary, and the key of a pair */
     tern_slice v; /* the value of a pair */
 };
@@ -386,22 +386,22 @@ int tern_props_encode(const struct tern_props *p, unsigned ctx, uint8_t *out, si
 /* ---- packets ------------------------------------------------------------------------------ */
 
 struct tern_connect {
-    uint8_t version;        /* 3, 4 or 5 (the Protocol Level) */
+    uint8_t version;          /* 3, 4 or 5 (the Protocol Level) */
     tern_slice protocol_name; /* "MQTT" or "MQIsdp" */
-    bool clean;             /* Clean Session (3.x) / Clean Start (5.0) */
+    bool clean;               /* Clean Session (3.x) / Clean Start (5.0) */
     bool will;
     uint8_t will_qos;
     bool will_retain;
     bool has_username;
     bool has_password;
     uint16_t keep_alive;
-    struct tern_props props; /* 5.0 */
-    tern_slice client_id;    /* may be empty; policy is the broker's */
+    struct tern_props props;      /* 5.0 */
+    tern_slice client_id;         /* may be empty; policy is the broker's */
     struct tern_props will_props; /* 5.0, when will */
-    tern_slice will_topic;   /* when will */
-    tern_slice will_payload; /* when will */
-    tern_slice username;     /* when has_username */
-    tern_slice password;     /* when has_password */
+    tern_slice will_topic;        /* when will */
+    tern_slice will_payload;      /* when will */
+    tern_slice username;          /* when has_username */
+    tern_slice password;          /* when has_password */
 };
 
 struct tern_connack {
@@ -468,16 +468,16 @@ struct tern_packet {
         struct tern_connect connect;
         struct tern_connack connack;
         struct tern_publish publish;
-        struct tern_ack ack;             /* PUBACK PUBREC PUBREL PUBCOMP */
-        struct tern_subscribe subscribe; /* SUBSCRIBE UNSUBSCRIBE */
-        struct tern_suback suback;       /* SUBACK UNSUBACK */
+        struct tern_ack ack;               /* PUBACK PUBREC PUBREL PUBCOMP */
+        struct tern_subscribe subscribe;   /* SUBSCRIBE UNSUBSCRIBE */
+        struct tern_suback suback;         /* SUBACK UNSUBACK */
         struct tern_disconnect disconnect; /* DISCONNECT AUTH */
     } u;
 };
 
 struct tern_sub_iter {
     const uint8_t *p, *end;
-    uint8_t type;    /* TERN_SUBSCRIBE or TERN_UNSUBSCRIBE */
+    uint8_t type; /* TERN_SUBSCRIBE or TERN_UNSUBSCRIBE */
     uint8_t version;
 };
 
@@ -546,12 +546,12 @@ enum tern_qos_state {
 };
 
 struct tern_qos_step {
-    uint8_t next;      /* enum tern_qos_state after the event */
-    uint8_t reply;     /* packet type to send back with the same id (0: none) */
-    uint8_t reply_rc;  /* its reason code (5.0), e.g. 0x92 Packet Identifier not found */
-    bool deliver;      /* receiver: pass the message on now (once per message) */
-    bool complete;     /* sender: the exchange has ended; the id is free again */
-    bool failed;       /* sender: ended by a reason code >= 0x80 in PUBACK/PUBREC */
+    uint8_t next;        /* enum tern_qos_state after the event */
+    uint8_t reply;       /* packet type to send back with the same id (0: none) */
+    uint8_t reply_rc;    /* its reason code (5.0), e.g. 0x92 Packet Identifier not found */
+    bool deliver;        /* receiver: pass the message on now (once per message) */
+    bool complete;       /* sender: the exchange has ended; the id is free again */
+    bool failed;         /* sender: ended by a reason code >= 0x80 in PUBACK/PUBREC */
     bool protocol_error; /* the event cannot happen in this state: 5.0 DISCONNECT 0x82 */
 };
 

@@ -282,33 +282,19 @@ int tern_packet_decode(const uint8_t *frame, size_t n, uint8_t version, struct t
     struct tn_rd r = {frame + 1 + k, frame + n};
     int err;
     switch (type) {
-    case TERN_CONNECT:
-        err = dec_connect(&r, &out->u.connect, rc);
-        break;
-    case TERN_CONNACK:
-        err = dec_connack(&r, version, &out->u.connack, rc);
-        break;
-    case TERN_PUBLISH:
-        err = dec_publish(&r, version, flags, &out->u.publish, rc);
-        break;
+    case TERN_CONNECT: err = dec_connect(&r, &out->u.connect, rc); break;
+    case TERN_CONNACK: err = dec_connack(&r, version, &out->u.connack, rc); break;
+    case TERN_PUBLISH: err = dec_publish(&r, version, flags, &out->u.publish, rc); break;
     case TERN_PUBACK:
     case TERN_PUBREC:
     case TERN_PUBREL:
-    case TERN_PUBCOMP:
-        err = dec_ack(&r, version, type, &out->u.ack, rc);
-        break;
+    case TERN_PUBCOMP: err = dec_ack(&r, version, type, &out->u.ack, rc); break;
     case TERN_SUBSCRIBE:
-    case TERN_UNSUBSCRIBE:
-        err = dec_subscribe(&r, version, type, &out->u.subscribe, rc);
-        break;
+    case TERN_UNSUBSCRIBE: err = dec_subscribe(&r, version, type, &out->u.subscribe, rc); break;
     case TERN_SUBACK:
-    case TERN_UNSUBACK:
-        err = dec_suback(&r, version, type, &out->u.suback, rc);
-        break;
+    case TERN_UNSUBACK: err = dec_suback(&r, version, type, &out->u.suback, rc); break;
     case TERN_PINGREQ:
-    case TERN_PINGRESP:
-        err = 0;
-        break;
+    case TERN_PINGRESP: err = 0; break;
     default: /* DISCONNECT, AUTH */
         err = dec_disconnect(&r, version, type, &out->u.disconnect, rc);
         break;
@@ -422,7 +408,8 @@ static void enc_connect(struct tn_wr *w, const struct tern_connect *c, uint8_t v
         name = ver == TERN_V31 ? TERN_SLICE_STR("MQIsdp") : TERN_SLICE_STR("MQTT");
     bool name_ok = ver == TERN_V31 ? name.n == 6 && !memcmp(name.p, "MQIsdp", 6)
                                    : name.n == 4 && !memcmp(name.p, "MQTT", 4);
-    if (ver < TERN_V31 || ver > TERN_V5 || !name_ok || c->will_qos > 2 || (!c->will && (c->will_qos || c->will_retain)) ||
+    if (ver < TERN_V31 || ver > TERN_V5 || !name_ok || c->will_qos > 2 ||
+        (!c->will && (c->will_qos || c->will_retain)) ||
         (ver != TERN_V5 && c->has_password && !c->has_username)) {
         w->err = -EINVAL;
         return;
@@ -543,9 +530,7 @@ static uint8_t enc_body(struct tn_wr *w, const struct tern_packet *pkt, uint8_t 
             enc_rc_props(w, a->rc, &a->props, pkt->type);
         break;
     case TERN_SUBSCRIBE:
-    case TERN_UNSUBSCRIBE:
-        enc_subscribe(w, pkt, ver);
-        break;
+    case TERN_UNSUBSCRIBE: enc_subscribe(w, pkt, ver); break;
     case TERN_SUBACK:
     case TERN_UNSUBACK:
         if (!sa->packet_id)
@@ -560,8 +545,7 @@ static uint8_t enc_body(struct tn_wr *w, const struct tern_packet *pkt, uint8_t 
         w_raw(w, sa->rcs);
         break;
     case TERN_PINGREQ:
-    case TERN_PINGRESP:
-        break;
+    case TERN_PINGRESP: break;
     case TERN_DISCONNECT:
     case TERN_AUTH:
         if (ver == TERN_V5)
@@ -569,9 +553,7 @@ static uint8_t enc_body(struct tn_wr *w, const struct tern_packet *pkt, uint8_t 
         else if (pkt->type == TERN_AUTH)
             w->err = -EINVAL;
         break;
-    default:
-        w->err = -EINVAL;
-        break;
+    default: w->err = -EINVAL; break;
     }
     return (uint8_t)tern_ptype_fixed_flags(pkt->type);
 }

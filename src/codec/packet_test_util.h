@@ -189,28 +189,20 @@ static inline bool pt_in(tern_slice s, const uint8_t *f, size_t n)
 static inline struct tern_props *pt_props_of(struct tern_packet *pkt)
 {
     switch (pkt->type) {
-    case TERN_CONNECT:
-        return &pkt->u.connect.props;
-    case TERN_CONNACK:
-        return &pkt->u.connack.props;
-    case TERN_PUBLISH:
-        return &pkt->u.publish.props;
+    case TERN_CONNECT: return &pkt->u.connect.props;
+    case TERN_CONNACK: return &pkt->u.connack.props;
+    case TERN_PUBLISH: return &pkt->u.publish.props;
     case TERN_PUBACK:
     case TERN_PUBREC:
     case TERN_PUBREL:
-    case TERN_PUBCOMP:
-        return &pkt->u.ack.props;
+    case TERN_PUBCOMP: return &pkt->u.ack.props;
     case TERN_SUBSCRIBE:
-    case TERN_UNSUBSCRIBE:
-        return &pkt->u.subscribe.props;
+    case TERN_UNSUBSCRIBE: return &pkt->u.subscribe.props;
     case TERN_SUBACK:
-    case TERN_UNSUBACK:
-        return &pkt->u.suback.props;
+    case TERN_UNSUBACK: return &pkt->u.suback.props;
     case TERN_DISCONNECT:
-    case TERN_AUTH:
-        return &pkt->u.disconnect.props;
-    default:
-        return NULL;
+    case TERN_AUTH: return &pkt->u.disconnect.props;
+    default: return NULL;
     }
 }
 
@@ -219,83 +211,36 @@ static inline struct tern_props *pt_props_of(struct tern_packet *pkt)
 static inline int pt_prop_field(const struct tern_props *p, unsigned id, uint32_t *u, tern_slice *s)
 {
     switch (id) {
-    case TERN_PROP_PAYLOAD_FORMAT_INDICATOR:
-        *u = p->payload_format_indicator;
-        return 1;
-    case TERN_PROP_MESSAGE_EXPIRY_INTERVAL:
-        *u = p->message_expiry_interval;
-        return 1;
-    case TERN_PROP_CONTENT_TYPE:
-        *s = p->content_type;
-        return 2;
-    case TERN_PROP_RESPONSE_TOPIC:
-        *s = p->response_topic;
-        return 2;
-    case TERN_PROP_CORRELATION_DATA:
-        *s = p->correlation_data;
-        return 2;
-    case TERN_PROP_SESSION_EXPIRY_INTERVAL:
-        *u = p->session_expiry_interval;
-        return 1;
-    case TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER:
-        *s = p->assigned_client_identifier;
-        return 2;
-    case TERN_PROP_SERVER_KEEP_ALIVE:
-        *u = p->server_keep_alive;
-        return 1;
-    case TERN_PROP_AUTHENTICATION_METHOD:
-        *s = p->authentication_method;
-        return 2;
-    case TERN_PROP_AUTHENTICATION_DATA:
-        *s = p->authentication_data;
-        return 2;
-    case TERN_PROP_REQUEST_PROBLEM_INFORMATION:
-        *u = p->request_problem_information;
-        return 1;
-    case TERN_PROP_WILL_DELAY_INTERVAL:
-        *u = p->will_delay_interval;
-        return 1;
-    case TERN_PROP_REQUEST_RESPONSE_INFORMATION:
-        *u = p->request_response_information;
-        return 1;
-    case TERN_PROP_RESPONSE_INFORMATION:
-        *s = p->response_information;
-        return 2;
-    case TERN_PROP_SERVER_REFERENCE:
-        *s = p->server_reference;
-        return 2;
-    case TERN_PROP_REASON_STRING:
-        *s = p->reason_string;
-        return 2;
-    case TERN_PROP_RECEIVE_MAXIMUM:
-        *u = p->receive_maximum;
-        return 1;
-    case TERN_PROP_TOPIC_ALIAS_MAXIMUM:
-        *u = p->topic_alias_maximum;
-        return 1;
-    case TERN_PROP_TOPIC_ALIAS:
-        *u = p->topic_alias;
-        return 1;
-    case TERN_PROP_MAXIMUM_QOS:
-        *u = p->maximum_qos;
-        return 1;
-    case TERN_PROP_RETAIN_AVAILABLE:
-        *u = p->retain_available;
-        return 1;
-    case TERN_PROP_MAXIMUM_PACKET_SIZE:
-        *u = p->maximum_packet_size;
-        return 1;
+    case TERN_PROP_PAYLOAD_FORMAT_INDICATOR: *u = p->payload_format_indicator; return 1;
+    case TERN_PROP_MESSAGE_EXPIRY_INTERVAL: *u = p->message_expiry_interval; return 1;
+    case TERN_PROP_CONTENT_TYPE: *s = p->content_type; return 2;
+    case TERN_PROP_RESPONSE_TOPIC: *s = p->response_topic; return 2;
+    case TERN_PROP_CORRELATION_DATA: *s = p->correlation_data; return 2;
+    case TERN_PROP_SESSION_EXPIRY_INTERVAL: *u = p->session_expiry_interval; return 1;
+    case TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER: *s = p->assigned_client_identifier; return 2;
+    case TERN_PROP_SERVER_KEEP_ALIVE: *u = p->server_keep_alive; return 1;
+    case TERN_PROP_AUTHENTICATION_METHOD: *s = p->authentication_method; return 2;
+    case TERN_PROP_AUTHENTICATION_DATA: *s = p->authentication_data; return 2;
+    case TERN_PROP_REQUEST_PROBLEM_INFORMATION: *u = p->request_problem_information; return 1;
+    case TERN_PROP_WILL_DELAY_INTERVAL: *u = p->will_delay_interval; return 1;
+    case TERN_PROP_REQUEST_RESPONSE_INFORMATION: *u = p->request_response_information; return 1;
+    case TERN_PROP_RESPONSE_INFORMATION: *s = p->response_information; return 2;
+    case TERN_PROP_SERVER_REFERENCE: *s = p->server_reference; return 2;
+    case TERN_PROP_REASON_STRING: *s = p->reason_string; return 2;
+    case TERN_PROP_RECEIVE_MAXIMUM: *u = p->receive_maximum; return 1;
+    case TERN_PROP_TOPIC_ALIAS_MAXIMUM: *u = p->topic_alias_maximum; return 1;
+    case TERN_PROP_TOPIC_ALIAS: *u = p->topic_alias; return 1;
+    case TERN_PROP_MAXIMUM_QOS: *u = p->maximum_qos; return 1;
+    case TERN_PROP_RETAIN_AVAILABLE: *u = p->retain_available; return 1;
+    case TERN_PROP_MAXIMUM_PACKET_SIZE: *u = p->maximum_packet_size; return 1;
     case TERN_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE:
         *u = p->wildcard_subscription_available;
         return 1;
     case TERN_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE:
         *u = p->subscription_identifier_available;
         return 1;
-    case TERN_PROP_SHARED_SUBSCRIPTION_AVAILABLE:
-        *u = p->shared_subscription_available;
-        return 1;
-    default:
-        return 0;
+    case TERN_PROP_SHARED_SUBSCRIPTION_AVAILABLE: *u = p->shared_subscription_available; return 1;
+    default: return 0;
     }
 }
 
@@ -335,9 +280,7 @@ static inline void pt_props_rebuild(struct tern_props *p, struct pt_props_store 
         TN_EXPECT(pt_in(pr.s, f, n));
         TN_EXPECT(pt_in(pr.v, f, n));
         switch (pt_prop_field(p, pr.id, &u, &s)) {
-        case 1:
-            TN_EXPECT_EQ_U32(pr.u, u);
-            break;
+        case 1: TN_EXPECT_EQ_U32(pr.u, u); break;
         case 2:
             TN_EXPECT_MEM(pr.s.p, pr.s.n, s.p, s.n);
             TN_EXPECT(pt_in(s, f, n));
@@ -483,11 +426,8 @@ static inline void pt_rebuild(const struct tern_packet *in, uint8_t version, con
         break;
     }
     case TERN_SUBACK:
-    case TERN_UNSUBACK:
-        TN_EXPECT(pt_in(p->u.suback.rcs, f, n));
-        break;
-    default:
-        break;
+    case TERN_UNSUBACK: TN_EXPECT(pt_in(p->u.suback.rcs, f, n)); break;
+    default: break;
     }
 }
 

@@ -10,14 +10,14 @@
 #define CX(t) (1u << (t))
 #define CX_WILL CX(TERN_PROP_CTX_WILL)
 #define CX_ACKS (CX(TERN_PUBACK) | CX(TERN_PUBREC) | CX(TERN_PUBREL) | CX(TERN_PUBCOMP))
-#define CX_ALL                                                                                 \
-    (CX(TERN_CONNECT) | CX(TERN_CONNACK) | CX(TERN_PUBLISH) | CX_WILL | CX_ACKS |              \
-     CX(TERN_SUBSCRIBE) | CX(TERN_SUBACK) | CX(TERN_UNSUBSCRIBE) | CX(TERN_UNSUBACK) |         \
+#define CX_ALL                                                                                     \
+    (CX(TERN_CONNECT) | CX(TERN_CONNACK) | CX(TERN_PUBLISH) | CX_WILL | CX_ACKS |                  \
+     CX(TERN_SUBSCRIBE) | CX(TERN_SUBACK) | CX(TERN_UNSUBSCRIBE) | CX(TERN_UNSUBACK) |             \
      CX(TERN_DISCONNECT) | CX(TERN_AUTH))
 
 struct prop_info {
-    uint8_t kind;  /* enum tern_prop_kind */
-    uint16_t ctx;  /* CX() bits of the contexts it may appear in */
+    uint8_t kind; /* enum tern_prop_kind */
+    uint16_t ctx; /* CX() bits of the contexts it may appear in */
     const char *name;
 };
 
@@ -114,18 +114,12 @@ static bool props_read_one(struct tn_rd *r, struct tern_prop *out)
         out->u = v;
         return true;
     }
-    case TERN_PK_U32:
-        return rd_u32(r, &out->u);
-    case TERN_PK_VARINT:
-        return rd_varint(r, &out->u);
-    case TERN_PK_UTF8:
-        return rd_str(r, &out->s);
-    case TERN_PK_BINARY:
-        return rd_bin(r, &out->s);
-    case TERN_PK_PAIR:
-        return rd_str(r, &out->s) && rd_str(r, &out->v);
-    default:
-        return false;
+    case TERN_PK_U32: return rd_u32(r, &out->u);
+    case TERN_PK_VARINT: return rd_varint(r, &out->u);
+    case TERN_PK_UTF8: return rd_str(r, &out->s);
+    case TERN_PK_BINARY: return rd_bin(r, &out->s);
+    case TERN_PK_PAIR: return rd_str(r, &out->s) && rd_str(r, &out->v);
+    default: return false;
     }
 }
 
@@ -178,8 +172,7 @@ static uint8_t props_value_rc(const struct tern_prop *pr)
         return pr->u == 0 ? TERN_RC_PROTOCOL_ERROR : 0;
     case TERN_PROP_TOPIC_ALIAS: /* a Topic Alias of 0 is not permitted (3.3.2.3.4) */
         return pr->u == 0 ? TERN_RC_TOPIC_ALIAS_INVALID : 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -225,14 +218,12 @@ static int props_store(struct tern_props *o, const struct tern_prop *pr, uint8_t
         o->subscription_identifier_available = b;
         break;
     case TERN_PROP_SHARED_SUBSCRIPTION_AVAILABLE: o->shared_subscription_available = b; break;
-    default:
-        return TN_MALFORMED(rc);
+    default: return TN_MALFORMED(rc);
     }
     return 0;
 }
 
-int tern_props_decode(const uint8_t *p, size_t n, unsigned ctx, struct tern_props *out,
-                      uint8_t *rc)
+int tern_props_decode(const uint8_t *p, size_t n, unsigned ctx, struct tern_props *out, uint8_t *rc)
 {
     uint32_t len;
     int k;
@@ -329,23 +320,17 @@ static void props_get(const struct tern_props *o, unsigned id, struct tern_prop 
 static size_t props_one_size(const struct tern_prop *pr)
 {
     switch (pr->kind) {
-    case TERN_PK_BYTE:
-        return pr->u <= 0xff ? 2 : 0;
-    case TERN_PK_U16:
-        return pr->u <= 0xffff ? 3 : 0;
-    case TERN_PK_U32:
-        return 5;
+    case TERN_PK_BYTE: return pr->u <= 0xff ? 2 : 0;
+    case TERN_PK_U16: return pr->u <= 0xffff ? 3 : 0;
+    case TERN_PK_U32: return 5;
     case TERN_PK_VARINT: {
         unsigned k = tern_varint_size(pr->u);
         return k && pr->u ? 1 + k : 0;
     }
     case TERN_PK_UTF8:
-    case TERN_PK_BINARY:
-        return pr->s.n <= 65535 && (pr->s.p || !pr->s.n) ? 3 + pr->s.n : 0;
-    case TERN_PK_PAIR:
-        return pr->s.n <= 65535 && pr->v.n <= 65535 ? 5 + pr->s.n + pr->v.n : 0;
-    default:
-        return 0;
+    case TERN_PK_BINARY: return pr->s.n <= 65535 && (pr->s.p || !pr->s.n) ? 3 + pr->s.n : 0;
+    case TERN_PK_PAIR: return pr->s.n <= 65535 && pr->v.n <= 65535 ? 5 + pr->s.n + pr->v.n : 0;
+    default: return 0;
     }
 }
 
@@ -353,28 +338,21 @@ static uint8_t *props_one_encode(uint8_t *w, const struct tern_prop *pr)
 {
     *w++ = pr->id;
     switch (pr->kind) {
-    case TERN_PK_BYTE:
-        return wr_u8(w, (uint8_t)pr->u);
-    case TERN_PK_U16:
-        return wr_u16(w, (uint16_t)pr->u);
-    case TERN_PK_U32:
-        return wr_u32(w, pr->u);
-    case TERN_PK_VARINT:
-        return wr_varint(w, pr->u);
+    case TERN_PK_BYTE: return wr_u8(w, (uint8_t)pr->u);
+    case TERN_PK_U16: return wr_u16(w, (uint16_t)pr->u);
+    case TERN_PK_U32: return wr_u32(w, pr->u);
+    case TERN_PK_VARINT: return wr_varint(w, pr->u);
     case TERN_PK_UTF8:
-    case TERN_PK_BINARY:
-        return wr_bin(w, pr->s);
-    case TERN_PK_PAIR:
-        return wr_bin(wr_bin(w, pr->s), pr->v);
-    default:
-        return w;
+    case TERN_PK_BINARY: return wr_bin(w, pr->s);
+    case TERN_PK_PAIR: return wr_bin(wr_bin(w, pr->s), pr->v);
+    default: return w;
     }
 }
 
 /* Subscription Identifiers or User Properties, n of them, from the arrays or from raw.
  * Advances *w when writing; returns their encoded size or -EINVAL. */
-static long props_walk_repeated(const struct tern_props *o, unsigned ctx, unsigned want,
-                                uint32_t n, uint8_t **w)
+static long props_walk_repeated(const struct tern_props *o, unsigned ctx, unsigned want, uint32_t n,
+                                uint8_t **w)
 {
     size_t total = 0;
     struct tern_prop pr;
@@ -408,8 +386,10 @@ static long props_walk_repeated(const struct tern_props *o, unsigned ctx, unsign
                                     .kind = TERN_PK_VARINT,
                                     .u = n == 1 && !o->sub_ids ? o->sub_id : o->sub_ids[i]};
         } else {
-            pr = (struct tern_prop){.id = TERN_PROP_USER_PROPERTY, .kind = TERN_PK_PAIR,
-                                    .s = o->user[i].k, .v = o->user[i].v};
+            pr = (struct tern_prop){.id = TERN_PROP_USER_PROPERTY,
+                                    .kind = TERN_PK_PAIR,
+                                    .s = o->user[i].k,
+                                    .v = o->user[i].v};
         }
         size_t k = props_one_size(&pr);
         if (!k)

@@ -52,8 +52,7 @@ int tern_qos_step(uint8_t state, uint8_t type, uint8_t qos, uint8_t rc, struct t
         if (qos < 1 || qos > 2)
             return -EINVAL;
         return qos_receiver(state, type, qos, o);
-    case TERN_PUBREL:
-        return qos_receiver(state, type, qos, o);
+    case TERN_PUBREL: return qos_receiver(state, type, qos, o);
     case TERN_PUBACK:
         if (state == TERN_QS_WAIT_PUBACK) {
             qos_set(o, TERN_QS_FREE, 0, 0);
@@ -96,8 +95,7 @@ int tern_qos_step(uint8_t state, uint8_t type, uint8_t qos, uint8_t rc, struct t
             o->protocol_error = true; /* PUBCOMP before PUBREC was even received */
         }
         return 0;
-    default:
-        return -EINVAL;
+    default: return -EINVAL;
     }
 }
 
@@ -105,11 +103,8 @@ uint8_t tern_qos_resend(uint8_t state)
 {
     switch (state) {
     case TERN_QS_WAIT_PUBACK:
-    case TERN_QS_WAIT_PUBREC:
-        return TERN_PUBLISH;
-    case TERN_QS_WAIT_PUBCOMP:
-        return TERN_PUBREL;
-    default:
-        return 0;
+    case TERN_QS_WAIT_PUBREC: return TERN_PUBLISH;
+    case TERN_QS_WAIT_PUBCOMP: return TERN_PUBREL;
+    default: return 0;
     }
 }

@@ -64,21 +64,14 @@ int main(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "hVl:c:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            usage(stdout);
-            return 0;
+        case 'h': usage(stdout); return 0;
         case 'V':
             printf("ternd %s (MQTT 3.1, 3.1.1, 5.0 codec; broker not implemented yet)\n",
                    TERN_VERSION);
             return 0;
-        case 'l':
-            listen_addr = optarg;
-            break;
-        case 'c':
-            break;
-        default:
-            usage(stderr);
-            return 2;
+        case 'l': listen_addr = optarg; break;
+        case 'c': break;
+        default: usage(stderr); return 2;
         }
     }
     if (optind < argc) {

@@ -424,23 +424,13 @@ static bool on_packet(struct peer *p, struct conn *c, struct tern_packet *k)
             return false; /* a second CONNECT is a protocol violation [MQTT-3.1.0-2] */
         on_connect(p, c, &k->u.connect);
         return true;
-    case TERN_PUBLISH:
-        return on_publish(p, c, &k->u.publish);
-    case TERN_PUBREC:
-        send_ack(p, c, TERN_PUBREL, k->u.ack.packet_id);
-        return true;
-    case TERN_PUBREL:
-        send_ack(p, c, TERN_PUBCOMP, k->u.ack.packet_id);
-        return true;
+    case TERN_PUBLISH: return on_publish(p, c, &k->u.publish);
+    case TERN_PUBREC: send_ack(p, c, TERN_PUBREL, k->u.ack.packet_id); return true;
+    case TERN_PUBREL: send_ack(p, c, TERN_PUBCOMP, k->u.ack.packet_id); return true;
     case TERN_PUBACK:
-    case TERN_PUBCOMP:
-        return true;
-    case TERN_SUBSCRIBE:
-        on_subscribe(p, c, k);
-        return true;
-    case TERN_UNSUBSCRIBE:
-        on_unsubscribe(p, c, k);
-        return true;
+    case TERN_PUBCOMP: return true;
+    case TERN_SUBSCRIBE: on_subscribe(p, c, k); return true;
+    case TERN_UNSUBSCRIBE: on_unsubscribe(p, c, k); return true;
     case TERN_PINGREQ: {
         struct tern_packet r = {.type = TERN_PINGRESP};
         send_pkt(p, c, &r);
@@ -452,8 +442,7 @@ static bool on_packet(struct peer *p, struct conn *c, struct tern_packet *k)
         if (c->version != TERN_V5 || k->u.disconnect.rc != TERN_RC_DISCONNECT_WITH_WILL)
             blob_free(&c->will);
         return false;
-    default:
-        return false; /* AUTH: no enhanced authentication here */
+    default: return false; /* AUTH: no enhanced authentication here */
     }
 }
 

@@ -278,8 +278,7 @@ void peer_log_packet(FILE *f, unsigned conn, const char *event, const struct ter
         fprintf(f, ",\"rc\":%u", k->u.disconnect.rc);
         log_props(f, "props", &k->u.disconnect.props);
         break;
-    default:
-        break;
+    default: break;
     }
     fputs(",\"raw\":", f);
     j_hex(f, raw);

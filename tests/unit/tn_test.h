@@ -46,12 +46,12 @@ static inline void tn_test_register_(const char *name, tn_test_fn fn)
     tn_ntests_++;
 }
 
-#define TN_TEST(name)                                                                        \
-    static void test_##name(void);                                                           \
-    __attribute__((constructor)) static void tn_reg_##name(void)                             \
-    {                                                                                        \
-        tn_test_register_(#name, test_##name);                                               \
-    }                                                                                        \
+#define TN_TEST(name)                                                                              \
+    static void test_##name(void);                                                                 \
+    __attribute__((constructor)) static void tn_reg_##name(void)                                   \
+    {                                                                                              \
+        tn_test_register_(#name, test_##name);                                                     \
+    }                                                                                              \
     static void test_##name(void)
 
 static inline void tn_fail_(const char *file, int line)
@@ -62,21 +62,21 @@ static inline void tn_fail_(const char *file, int line)
     fprintf(stderr, "  %s:%d: ", file, line);
 }
 
-#define TN_EXPECT(cond)                                                                      \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            tn_fail_(__FILE__, __LINE__);                                                    \
-            fprintf(stderr, "expected %s\n", #cond);                                         \
-        }                                                                                    \
+#define TN_EXPECT(cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            tn_fail_(__FILE__, __LINE__);                                                          \
+            fprintf(stderr, "expected %s\n", #cond);                                               \
+        }                                                                                          \
     } while (0)
 
-#define TN_EXPECT_INT_(a, b, op, T, fmt)                                                     \
-    do {                                                                                     \
-        T a_ = (T)(a), b_ = (T)(b);                                                          \
-        if (!(a_ op b_)) {                                                                   \
-            tn_fail_(__FILE__, __LINE__);                                                    \
-            fprintf(stderr, "expected %s %s %s: %" fmt " vs %" fmt "\n", #a, #op, #b, a_, b_); \
-        }                                                                                    \
+#define TN_EXPECT_INT_(a, b, op, T, fmt)                                                           \
+    do {                                                                                           \
+        T a_ = (T)(a), b_ = (T)(b);                                                                \
+        if (!(a_ op b_)) {                                                                         \
+            tn_fail_(__FILE__, __LINE__);                                                          \
+            fprintf(stderr, "expected %s %s %s: %" fmt " vs %" fmt "\n", #a, #op, #b, a_, b_);     \
+        }                                                                                          \
     } while (0)
 
 #define TN_EXPECT_EQ_INT(a, b) TN_EXPECT_INT_(a, b, ==, long long, "lld")
@@ -96,47 +96,46 @@ static inline void tn_dump_(const char *label, const void *p, size_t n)
 }
 
 /* Compare byte ranges; prints both in hex when they differ. */
-#define TN_EXPECT_MEM(a, an, b, bn)                                                          \
-    do {                                                                                     \
-        size_t an_ = (size_t)(an), bn_ = (size_t)(bn);                                       \
-        if (an_ != bn_ || (an_ && memcmp((a), (b), an_) != 0)) {                             \
-            tn_fail_(__FILE__, __LINE__);                                                    \
-            fprintf(stderr, "bytes differ: %s vs %s\n", #a, #b);                             \
-            tn_dump_("got", (a), an_);                                                       \
-            tn_dump_("want", (b), bn_);                                                      \
-        }                                                                                    \
+#define TN_EXPECT_MEM(a, an, b, bn)                                                                \
+    do {                                                                                           \
+        size_t an_ = (size_t)(an), bn_ = (size_t)(bn);                                             \
+        if (an_ != bn_ || (an_ && memcmp((a), (b), an_) != 0)) {                                   \
+            tn_fail_(__FILE__, __LINE__);                                                          \
+            fprintf(stderr, "bytes differ: %s vs %s\n", #a, #b);                                   \
+            tn_dump_("got", (a), an_);                                                             \
+            tn_dump_("want", (b), bn_);                                                            \
+        }                                                                                          \
     } while (0)
 
 /* Compare a tern_slice with a C string literal. */
-#define TN_EXPECT_SLICE_STR(s, str)                                                          \
-    TN_EXPECT_MEM((s).p, (s).n, (str), strlen(str))
+#define TN_EXPECT_SLICE_STR(s, str) TN_EXPECT_MEM((s).p, (s).n, (str), strlen(str))
 
-#define TN_REQUIRE(cond)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            tn_fail_(__FILE__, __LINE__);                                                    \
-            fprintf(stderr, "required %s\n", #cond);                                         \
-            return;                                                                          \
-        }                                                                                    \
+#define TN_REQUIRE(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            tn_fail_(__FILE__, __LINE__);                                                          \
+            fprintf(stderr, "required %s\n", #cond);                                               \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
-#define TN_TEST_MAIN()                                                                       \
-    int main(int argc, char **argv)                                                          \
-    {                                                                                        \
-        int passed = 0, failed = 0;                                                          \
-        for (int i = 0; i < tn_ntests_; i++) {                                               \
-            if (argc > 1 && strcmp(argv[1], tn_tests_[i].name) != 0)                         \
-                continue;                                                                    \
-            tn_cur_name_ = tn_tests_[i].name;                                                \
-            tn_cur_failed_ = 0;                                                              \
-            tn_tests_[i].fn();                                                               \
-            if (tn_cur_failed_)                                                              \
-                failed++;                                                                    \
-            else                                                                             \
-                passed++;                                                                    \
-        }                                                                                    \
-        printf("%s: %d passed, %d failed\n", argv[0], passed, failed);                       \
-        return failed || passed == 0 ? 1 : 0;                                                \
+#define TN_TEST_MAIN()                                                                             \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        int passed = 0, failed = 0;                                                                \
+        for (int i = 0; i < tn_ntests_; i++) {                                                     \
+            if (argc > 1 && strcmp(argv[1], tn_tests_[i].name) != 0)                               \
+                continue;                                                                          \
+            tn_cur_name_ = tn_tests_[i].name;                                                      \
+            tn_cur_failed_ = 0;                                                                    \
+            tn_tests_[i].fn();                                                                     \
+            if (tn_cur_failed_)                                                                    \
+                failed++;                                                                          \
+            else                                                                                   \
+                passed++;                                                                          \
+        }                                                                                          \
+        printf("%s: %d passed, %d failed\n", argv[0], passed, failed);                             \
+        return failed || passed == 0 ? 1 : 0;                                                      \
     }
 
 #endif
