@@ -21,6 +21,18 @@ int tn_utf8_topic_scan(const uint8_t *p, size_t n);
  * length prefix, then the body. */
 void tn_props_encode_body(const struct tern_props *p, unsigned ctx, uint32_t body, uint8_t *out);
 
+/* An empty property set, as decoders leave it (3.x packets, 5.0 short forms, and the start
+ * of tern_props_decode). Only the fields that say what is present are set: values are read
+ * only when present, and a 250-byte memset per PUBLISH showed in the decoder's profile. */
+static inline void tn_props_clear(struct tern_props *p)
+{
+    p->present = 0;
+    p->raw = p->extra = (tern_slice){NULL, 0};
+    p->user_n = p->sub_id_n = 0;
+    p->user = NULL;
+    p->sub_ids = NULL;
+}
+
 /* Reading: every function returns false when the input is too short or invalid, and leaves
  * the cursor unspecified; callers then report malformed. */
 struct tn_rd {

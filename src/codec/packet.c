@@ -20,18 +20,6 @@ static int dec_props(struct tn_rd *r, unsigned ctx, struct tern_props *out, uint
     return 0;
 }
 
-/* A decoded packet with no properties (3.x, or 5.0 short forms) gets an empty set. Only the
- * fields that say what is present are set: the values are read only when present, and the
- * decoder must not spend a 250-byte memset per PUBLISH. */
-static inline void props_none(struct tern_props *p)
-{
-    p->present = 0;
-    p->raw = p->extra = (tern_slice){NULL, 0};
-    p->user_n = p->sub_id_n = 0;
-    p->user = NULL;
-    p->sub_ids = NULL;
-}
-
 static int dec_connect(struct tn_rd *r, struct tern_connect *c, uint8_t *rc)
 {
     uint8_t flags;
@@ -89,7 +77,7 @@ static int dec_connect(struct tn_rd *r, struct tern_connect *c, uint8_t *rc)
 static int dec_connack(struct tn_rd *r, uint8_t ver, struct tern_connack *c, uint8_t *rc)
 {
     uint8_t flags;
-    props_none(&c->props);
+    tn_props_clear(&c->props);
     if (!rd_u8(r, &flags) || !rd_u8(r, &c->rc))
         return TN_MALFORMED(rc);
     /* Bits 7-1 of the acknowledge flags are reserved and 0 [MQTT-3.2.2-1] (5.0). */
@@ -113,7 +101,7 @@ static int dec_publish(struct tn_rd *r, uint8_t ver, uint8_t flags, struct tern_
     p->dup = flags & 0x08;
     p->retain = flags & 0x01;
     p->packet_id = 0;
-    props_none(&p->props);
+    tn_props_clear(&p->props);
     /* QoS 3 is malformed [MQTT-3.3.1-4]; DUP must be 0 for QoS 0 [MQTT-3.3.1-2]. */
     if (p->qos == 3 || (p->dup && p->qos == 0))
         return TN_MALFORMED(rc);
@@ -150,7 +138,7 @@ static int dec_publish(struct tn_rd *r, uint8_t ver, uint8_t flags, struct tern_
 static int dec_ack(struct tn_rd *r, uint8_t ver, uint8_t type, struct tern_ack *a, uint8_t *rc)
 {
     a->rc = 0;
-    props_none(&a->props);
+    tn_props_clear(&a->props);
     if (!rd_u16(r, &a->packet_id))
         return TN_MALFORMED(rc);
     if (a->packet_id == 0)
@@ -171,7 +159,7 @@ static int dec_subscribe(struct tn_rd *r, uint8_t ver, uint8_t type, struct tern
 {
     s->count = 0;
     s->list = NULL;
-    props_none(&s->props);
+    tn_props_clear(&s->props);
     if (!rd_u16(r, &s->packet_id))
         return TN_MALFORMED(rc);
     if (s->packet_id == 0)
@@ -215,7 +203,7 @@ static int dec_subscribe(struct tn_rd *r, uint8_t ver, uint8_t type, struct tern
 static int dec_suback(struct tn_rd *r, uint8_t ver, uint8_t type, struct tern_suback *s,
                       uint8_t *rc)
 {
-    props_none(&s->props);
+    tn_props_clear(&s->props);
     s->rcs = (tern_slice){r->p, 0};
     if (!rd_u16(r, &s->packet_id))
         return TN_MALFORMED(rc);
@@ -245,7 +233,7 @@ static int dec_disconnect(struct tn_rd *r, uint8_t ver, uint8_t type, struct ter
                           uint8_t *rc)
 {
     d->rc = 0;
-    props_none(&d->props);
+    tn_props_clear(&d->props);
     if (ver != TERN_V5 || rd_left(r) == 0)
         return 0;
     if (!rd_u8(r, &d->rc))

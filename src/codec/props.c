@@ -226,23 +226,17 @@ static int props_store(struct tern_props *o, const struct tern_prop *pr, uint8_t
 int tern_props_decode(const uint8_t *p, size_t n, unsigned ctx, struct tern_props *out, uint8_t *rc)
 {
     uint32_t len;
-    int k;
-    if (n && p[0] < 0x80) /* a property list under 128 bytes: the usual case */
-        len = p[0], k = 1;
-    else
-        k = tern_varint_decode(p, n, &len);
-    if (k <= 0 || len > n - (size_t)k)
+    struct tn_rd hdr = {p, p + n};
+    if (!rd_varint(&hdr, &len) || len > rd_left(&hdr))
         return TN_MALFORMED(rc);
-    out->present = 0;
-    out->user_n = out->sub_id_n = 0;
-    out->user = NULL;
-    out->sub_ids = NULL;
-    out->extra = (tern_slice){NULL, 0};
+    int k = (int)(hdr.p - p);
+    tn_props_clear(out);
     out->raw = (tern_slice){p + k, len};
     struct tn_rd r = {p + k, p + k + len};
     while (r.p < r.end) {
         struct tern_prop pr;
-        if (*r.p == TERN_PROP_USER_PROPERTY && (CX_ALL & CX(ctx))) {
+        if (*r.p == TERN_PROP_USER_PROPERTY &&
+            (prop_table[TERN_PROP_USER_PROPERTY].ctx & CX(ctx))) {
             /* Allowed everywhere and repeatable: the common repeated case skips the generic
              * path. */
             tern_slice k2, v2;
@@ -381,15 +375,10 @@ static long props_walk_repeated(const struct tern_props *o, unsigned ctx, unsign
                 if (!tern_props_iter_next(&it, &pr))
                     return -EINVAL; /* fewer in raw than the count says */
             } while (pr.id != want);
-        } else if (subid) {
+        } else { /* Subscription Identifiers: User Properties from an array returned above */
             pr = (struct tern_prop){.id = TERN_PROP_SUBSCRIPTION_IDENTIFIER,
                                     .kind = TERN_PK_VARINT,
                                     .u = n == 1 && !o->sub_ids ? o->sub_id : o->sub_ids[i]};
-        } else {
-            pr = (struct tern_prop){.id = TERN_PROP_USER_PROPERTY,
-                                    .kind = TERN_PK_PAIR,
-                                    .s = o->user[i].k,
-                                    .v = o->user[i].v};
         }
         size_t k = props_one_size(&pr);
         if (!k)
