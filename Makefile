@@ -14,7 +14,7 @@ MAKEFLAGS += --no-print-directory
 
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-LISTEN ?= 127.0.0.1:1883
+TERND_ARGS ?=
 FUZZ_SECONDS ?= 60
 BENCH_ARGS ?=
 
@@ -28,7 +28,7 @@ CODEC_BENCH := $(BUILD)/release/bench/codec_bench
 help:
 	@echo "tern - MQTT 3.1 / 3.1.1 / 5.0 broker, client library and CLI"
 	@echo
-	@echo "  make run      build release (build/release) and start ternd on $(LISTEN)"
+	@echo "  make run      build release (build/release) and start ternd on localhost:1883"
 	@echo "  make test     all checks CI runs: gcc ASan+UBSan tests, gcc release and"
 	@echo "                clang -Werror builds, fuzz replay, ~1 min of fuzzing"
 	@echo "  make release  build gcc -O2 into build/release"
@@ -56,20 +56,13 @@ debug: deps
 	@cmake -S . -B $(BUILD)/debug $(CMAKE_DEBUG) >/dev/null
 	@cmake --build $(BUILD)/debug -j $(JOBS)
 
-# ternd runs in the foreground; Ctrl-C stops it. While the broker is not written, ternd says
-# so and exits 1, and this target repeats it where it cannot be missed.
+# ternd runs in the foreground; Ctrl-C stops it. With no arguments it listens on
+# 127.0.0.1:1883 and [::1]:1883 with anonymous access (local-only mode, like mosquitto 2).
+# TERND_ARGS="-c ternd.conf -v" passes options.
 run: release
 	@echo
-	@echo "==> $(TERND) -l $(LISTEN)   (foreground; Ctrl-C to stop)"
-	@$(TERND) -l $(LISTEN) || { st=$$?; \
-	  echo; \
-	  echo "make run: ternd exited with status $$st."; \
-	  if [ $$st -eq 1 ]; then \
-	    echo "make run: the broker is not implemented yet - it arrives with the issue"; \
-	    echo "          'ternd single-node broker'. Today this build provides the MQTT codec"; \
-	    echo "          (see README.md); 'make test' exercises it."; \
-	  fi; \
-	  exit $$st; }
+	@echo "==> $(TERND) $(TERND_ARGS)   (foreground; Ctrl-C to stop)"
+	@$(TERND) $(TERND_ARGS)
 
 test:
 	@JOBS=$(JOBS) bash scripts/test.sh

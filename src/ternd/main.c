@@ -1,91 +1,156 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/ternd/main.c - entry point of ternd, the MQTT broker.
+ * src/ternd/main.c - ternd, the MQTT broker daemon: command line and configuration file
+ * (config.c), logging, signals, and the broker core's start and stop.
  *
- * The broker itself arrives with the issue "ternd single-node broker". Until then this
- * program parses its command line, says plainly that the broker is not implemented, and
- * exits with status 1, so `make run` and any script starting ternd fail loudly instead of
- * pretending to serve.
+ * Signals: SIGINT/SIGTERM stop gracefully (5.0 clients get DISCONNECT 0x8B); SIGHUP reloads
+ * the configuration file: a file with an error is rejected whole and the running settings
+ * stay; settings that need a restart (listeners, workers) are logged and left as they were.
+ * The main thread waits for signals with sigwait; every other thread has them blocked.
  *
- * Owns: nothing beyond its arguments.
- * Thread: the main thread only.
+ * Owns: the running tn_config and the broker. Thread: the main thread.
  */
-#include <getopt.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "broker.h"
+#include "config.h"
+#include "log.h"
 
 #ifndef TERN_VERSION
 #define TERN_VERSION "0.0.0"
 #endif
 
-#define DEFAULT_LISTEN "127.0.0.1:1883"
-
-static void usage(FILE *out)
+static void to_broker_conf(const struct tn_config *c, struct tn_broker_conf *b)
 {
-    fprintf(out, "Usage: ternd [-h] [-V] [-l HOST:PORT] [-c FILE]\n"
-                 "\n"
-                 "ternd is tern's MQTT 3.1 / 3.1.1 / 5.0 broker.\n"
-                 "\n"
-                 "  -l HOST:PORT  address to listen on (default " DEFAULT_LISTEN ")\n"
-                 "  -c FILE       configuration file\n"
-                 "  -V            print the version and exit\n"
-                 "  -h            print this help and exit\n"
-                 "\n"
-                 "Status: the broker is not implemented yet; it arrives with the issue\n"
-                 "\"ternd single-node broker\". This build provides the codec only.\n");
+    tn_broker_conf_defaults(b);
+    for (int i = 0; i < c->n_listeners && i < TN_BROKER_MAX_LISTENERS; i++) {
+        snprintf(b->listeners[i].host, sizeof(b->listeners[i].host), "%s", c->listeners[i].host);
+        b->listeners[i].port = c->listeners[i].port;
+    }
+    b->n_listeners = c->n_listeners < TN_BROKER_MAX_LISTENERS ? c->n_listeners
+                                                               : TN_BROKER_MAX_LISTENERS;
+    b->workers = c->workers > 0 ? (unsigned)c->workers : 0;
+    b->allow_anonymous = c->allow_anonymous;
+    b->max_connections = c->max_connections;
+    b->max_keepalive = c->max_keepalive;
+    b->max_packet_size = c->max_packet_size;
+    b->message_size_limit = c->message_size_limit;
+    b->max_inflight_messages = c->max_inflight_messages;
+    b->max_queued_messages = c->max_queued_messages;
+    b->max_queued_bytes = c->max_queued_bytes;
+    b->queue_qos0_messages = c->queue_qos0_messages;
+    b->retain_available = c->retain_available;
+    b->persistent_client_expiration = c->persistent_client_expiration;
+    b->sys_interval = c->sys_interval;
+    b->connection_messages = c->connection_messages;
 }
 
-/* Accepts "HOST:PORT" or "[V6ADDR]:PORT" with a port of 1..65535. Only the shape is checked:
- * resolving HOST is the listener's job. */
-static int listen_arg_is_valid(const char *s)
+static int apply_log(const struct tn_config *c)
 {
-    const char *colon = strrchr(s, ':');
-    char *end = NULL;
-    long port;
-
-    if (!colon || colon == s || colon[1] == '\0')
-        return 0;
-    port = strtol(colon + 1, &end, 10);
-    return *end == '\0' && port >= 1 && port <= 65535;
+    /* config.h's TN_LOG_* bits are log.h's TN_L_* bits; -v adds the per-packet lines */
+    unsigned types = c->log_type | (c->verbose ? TN_L_PACKET | TN_L_DEBUG : 0);
+    return tn_log_setup(types, c->log_dest, c->log_file, c->log_timestamp);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {"listen", required_argument, NULL, 'l'},
-        {"config", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *listen_addr = DEFAULT_LISTEN;
-    int c;
+    static struct tn_config cfg, neu;
+    struct tn_broker_conf bc;
+    struct tn_broker *b;
+    char err[1024], buf[96];
+    sigset_t set;
+    int rc, sig;
 
-    while ((c = getopt_long(argc, argv, "hVl:c:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h': usage(stdout); return 0;
-        case 'V':
-            printf("ternd %s (MQTT 3.1, 3.1.1, 5.0 codec; broker not implemented yet)\n",
-                   TERN_VERSION);
-            return 0;
-        case 'l': listen_addr = optarg; break;
-        case 'c': break;
-        default: usage(stderr); return 2;
+    tn_config_defaults(&cfg);
+    rc = tn_config_from_args(&cfg, argc, argv, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "ternd: %s\n", err);
+        return 2;
+    }
+    if (rc == 1) {
+        if (cfg.print_version)
+            printf("ternd %s\n", TERN_VERSION);
+        return 0;
+    }
+    rc = apply_log(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "ternd: cannot open log file %s: %s\n", cfg.log_file, strerror(-rc));
+        return 1;
+    }
+
+    /* block the signals before any thread exists, so only sigwait below sees them */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    tn_log(TN_L_NOTICE, "ternd version %s starting", TERN_VERSION);
+    if (cfg.path[0])
+        tn_log(TN_L_NOTICE, "Config loaded from %s.", cfg.path);
+    if (cfg.local_only)
+        tn_log(TN_L_NOTICE, "Starting in local only mode. Connections will only be possible "
+                            "from clients running on this machine.");
+    to_broker_conf(&cfg, &bc);
+    b = tn_broker_new(&bc, err, sizeof(err));
+    if (!b) {
+        tn_log(TN_L_ERR, "Error: %s", err);
+        fprintf(stderr, "ternd: %s\n", err);
+        return 1;
+    }
+    for (int i = 0; i < cfg.n_listeners; i++) {
+        struct tn_listener_conf l = cfg.listeners[i];
+        l.port = tn_broker_port(b, i);
+        tn_log(TN_L_NOTICE, "Opening listen socket on %s.",
+               tn_config_listener_str(&l, buf, sizeof(buf)));
+    }
+    rc = tn_broker_start(b);
+    if (rc < 0) {
+        tn_log(TN_L_ERR, "Error: cannot start workers: %s", strerror(-rc));
+        return 1;
+    }
+    tn_log(TN_L_NOTICE, "ternd version %s running", TERN_VERSION);
+
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            char msg[1024] = "";
+            tn_log(TN_L_NOTICE, "Reloading config.");
+            if (!cfg.path[0]) {
+                tn_log(TN_L_NOTICE, "No config file: nothing to reload.");
+                continue;
+            }
+            if (tn_config_reload(&neu, &cfg, err, sizeof(err)) < 0) {
+                tn_log(TN_L_ERR, "Error: config not reloaded, keeping the running one: %s", err);
+                continue;
+            }
+            if (tn_config_restart_needed(&cfg, &neu, msg, sizeof(msg)) > 0) {
+                char *line = strtok(msg, "\n");
+                for (; line; line = strtok(NULL, "\n"))
+                    tn_log(TN_L_WARNING, "Needs a restart, not applied: %s", line);
+                /* keep what cannot change while running */
+                memcpy(neu.listeners, cfg.listeners, sizeof(neu.listeners));
+                neu.n_listeners = cfg.n_listeners;
+                neu.workers = cfg.workers;
+            }
+            cfg = neu;
+            apply_log(&cfg);
+            to_broker_conf(&cfg, &bc);
+            tn_broker_reload(b, &bc);
+            tn_log(TN_L_NOTICE, "Config reloaded.");
+            continue;
         }
+        tn_log(TN_L_NOTICE, "ternd version %s terminating", TERN_VERSION);
+        break;
     }
-    if (optind < argc) {
-        fprintf(stderr, "ternd: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
-    if (!listen_arg_is_valid(listen_addr)) {
-        fprintf(stderr, "ternd: -l wants HOST:PORT with a port of 1..65535, got '%s'\n",
-                listen_addr);
-        return 2;
-    }
-
-    fprintf(stderr, "ternd: the broker is not implemented yet (see issue: ternd single-node "
-                    "broker); this build provides the codec only\n");
-    return 1;
+    tn_broker_stop(b);
+    tn_broker_free(b);
+    return 0;
 }
