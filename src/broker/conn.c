@@ -29,6 +29,34 @@
 #define TN_TX_HIGH (1024u * 1024u)
 
 static void on_io(struct tn_loop *l, void *ctx, uint32_t events);
+
+/* What to wait for: input unless paused, output while a write is blocked. */
+static uint32_t conn_events(const struct tn_conn *c)
+{
+    return (c->paused ? 0 : (uint32_t)EPOLLIN) | (c->want_out ? (uint32_t)EPOLLOUT : 0);
+}
+
+static void pause_over(struct tn_loop *l, struct tn_timer *t)
+{
+    struct tn_conn *c =
+        (struct tn_conn *)(void *)((char *)t - offsetof(struct tn_conn, pause_timer));
+
+    c->paused = false;
+    if (c->state != TN_CONN_CLOSED)
+        tn_loop_mod(l, &c->io, conn_events(c));
+}
+
+/* Stop reading from a publisher for one timer tick: a subscriber it feeds is falling
+ * behind (see tn_session_deliver). Reading resumes by itself; keep-alive is unaffected
+ * (a tick is far below 1.5 x any Keep Alive). */
+void tn_conn_pause(struct tn_conn *c)
+{
+    if (c->state != TN_CONN_ACTIVE || c->paused)
+        return;
+    c->paused = true;
+    tn_loop_mod(&c->w->loop, &c->io, conn_events(c));
+    tn_timer_arm(&c->w->loop, &c->pause_timer, TN_TICK_MS);
+}
 static void conn_process(struct tn_conn *c, uint8_t *buf, size_t n);
 
 const char *tn_conn_name(const struct tn_conn *c)
@@ -101,6 +129,7 @@ void tn_conn_accept(struct tn_worker *w, int fd, const char *peer)
     atomic_fetch_add_explicit(&w->b->n_conns, 1, memory_order_relaxed);
     TN_STAT_ADD(w, conns_total, 1);
     tn_timer_init(&c->ka_timer, ka_fired);
+    tn_timer_init(&c->pause_timer, pause_over);
     tn_timer_arm(&w->loop, &c->ka_timer, TN_CONNECT_TIMEOUT_MS);
     if (tn_loop_add(&w->loop, &c->io, EPOLLIN) < 0) {
         tn_conn_close(c, -1, "epoll");
@@ -118,7 +147,9 @@ void tn_conn_adopt(struct tn_worker *w, struct tn_conn *c)
 
     conn_link(w, c);
     c->in_flush = false;
+    c->paused = c->want_out = false;
     tn_timer_init(&c->ka_timer, ka_fired);
+    tn_timer_init(&c->pause_timer, pause_over);
     tn_timer_arm(&w->loop, &c->ka_timer, TN_CONNECT_TIMEOUT_MS);
     if (w->stopping || tn_loop_add(&w->loop, &c->io, EPOLLIN) < 0) {
         tn_conn_close(c, -1, "handoff");
@@ -212,7 +243,8 @@ static bool conn_write(struct tn_conn *c)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                tn_loop_mod(&c->w->loop, &c->io, EPOLLIN | EPOLLOUT);
+                c->want_out = true;
+                tn_loop_mod(&c->w->loop, &c->io, conn_events(c));
                 return true;
             }
             c->will_on_close = c->state == TN_CONN_ACTIVE;
@@ -227,8 +259,10 @@ static bool conn_write(struct tn_conn *c)
     free(c->tx);
     c->tx = NULL;
     c->tx_cap = c->tx_head = 0;
-    if (c->io.events & EPOLLOUT)
-        tn_loop_mod(&c->w->loop, &c->io, EPOLLIN);
+    if (c->want_out) {
+        c->want_out = false;
+        tn_loop_mod(&c->w->loop, &c->io, conn_events(c));
+    }
     return true;
 }
 
@@ -450,6 +484,7 @@ void tn_conn_close(struct tn_conn *c, int v5_rc, const char *why)
     c->state = TN_CONN_CLOSED;
     tn_loop_del(&w->loop, &c->io);
     tn_timer_cancel(&w->loop, &c->ka_timer);
+    tn_timer_cancel(&w->loop, &c->pause_timer);
     close(c->fd);
     c->fd = -1;
     atomic_fetch_sub_explicit(&w->b->n_conns, 1, memory_order_relaxed);

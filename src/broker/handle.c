@@ -38,6 +38,21 @@ void tn_deliver_to(struct tn_worker *w, uint64_t h, struct tn_delivery *d)
     }
 }
 
+/* Ask a publisher's connection to pause reading for a moment (from any worker). */
+void tn_slowdown(struct tn_worker *w, uint64_t publisher)
+{
+    unsigned wi = tn_handle_worker(publisher);
+
+    if (wi == w->idx) {
+        struct tn_session *s = tn_worker_session_by_handle(w, publisher);
+        if (s && s->conn)
+            tn_conn_pause(s->conn);
+    } else {
+        struct tn_ib_item it = {.kind = TN_IB_SLOWDOWN, .target = publisher};
+        tn_worker_post(w, wi, &it);
+    }
+}
+
 static void match_cb(void *ctx, uint64_t sub, const struct tn_sub_opts *o,
                      const struct tn_share *share)
 {

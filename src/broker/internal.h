@@ -127,6 +127,8 @@ struct tn_session {
     /* incoming QoS 2 ids between PUBREC and PUBREL: a bitmap of 65536 bits, lazily made */
     uint8_t *qos2_in;
     uint32_t qos2_in_n;
+    uint64_t last_ack_ms;  /* last completed QoS 1/2 delivery: is the client keeping up at all */
+    uint64_t last_hint_ms; /* last time publishers were asked to slow down for this session */
     struct tn_msg *will;
     uint32_t will_delay_s;
     struct tn_timer will_timer;
@@ -152,10 +154,13 @@ struct tn_conn {
     bool will_on_close; /* close without a normal DISCONNECT: the will goes out */
     bool in_flush;      /* on the worker's flush list */
     bool req_problem_info;
+    bool paused;   /* not reading: a subscriber it publishes to is falling behind */
+    bool want_out; /* a write would block: waiting for EPOLLOUT */
     int16_t handoff_to; /* >= 0: hand to that worker after this frame (set by CONNECT) */
     uint16_t keepalive; /* seconds, as in force (Server Keep Alive applied) */
     uint64_t last_rx_ms;
     struct tn_timer ka_timer; /* connect timeout, then keep-alive */
+    struct tn_timer pause_timer;
     char peer[64];
     /* input: bytes of an incomplete frame, kept only between reads */
     uint8_t *rx;
@@ -177,11 +182,11 @@ struct tn_conn {
 
 /* ---- workers ------------------------------------------------------------------------------ */
 
-enum { TN_IB_DELIVER = 1, TN_IB_HANDOFF, TN_IB_STOP };
+enum { TN_IB_DELIVER = 1, TN_IB_HANDOFF, TN_IB_STOP, TN_IB_SLOWDOWN };
 
 struct tn_ib_item {
     uint8_t kind;
-    uint64_t target;         /* TN_IB_DELIVER: session handle */
+    uint64_t target;         /* TN_IB_DELIVER, TN_IB_SLOWDOWN: session handle */
     struct tn_delivery d;    /* TN_IB_DELIVER */
     struct tn_conn *conn;    /* TN_IB_HANDOFF */
 };
@@ -299,6 +304,7 @@ void tn_conn_close(struct tn_conn *c, int v5_rc, const char *why);
 void tn_conn_flush(struct tn_conn *c);
 void tn_conn_log_packet(struct tn_conn *c, bool out, const struct tern_packet *p);
 bool tn_conn_tx_full(const struct tn_conn *c);
+void tn_conn_pause(struct tn_conn *c);
 void tn_worker_flush_all(struct tn_worker *w);
 void tn_worker_free_dead(struct tn_worker *w);
 const char *tn_conn_name(const struct tn_conn *c);
@@ -324,6 +330,7 @@ void tn_handle_frame(struct tn_conn *c, const uint8_t *frame, size_t n);
 size_t tn_route(struct tn_worker *w, struct tn_msg *m);
 void tn_deliver_to(struct tn_worker *w, uint64_t h, struct tn_delivery *d);
 void tn_publish_internal(struct tn_worker *w, struct tn_msg *m);
+void tn_slowdown(struct tn_worker *w, uint64_t publisher);
 
 /* sys.c */
 void tn_sys_start(struct tn_worker *w);

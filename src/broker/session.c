@@ -330,6 +330,26 @@ static void send_now(struct tn_session *s, struct tn_delivery *d)
     }
 }
 
+/* Publisher pacing. A single worker serving everyone paces a fast publisher to its
+ * subscribers for free (mosquitto does, by reading one packet per client per turn); tern's
+ * workers do not, so without this a QoS 1 burst to a subscriber that is slower but keeping
+ * up would overflow max_queued_messages and be dropped. When such a subscriber's queue
+ * passes half its bound, the publisher stops reading for one tick. A subscriber that has
+ * completed nothing for a second is stalled, not slow: it is not allowed to slow anyone
+ * [the issue: "a slow or stalled subscriber never slows the others"], and its queue drops at
+ * the bound. Hints are sent at most every 50 ms per subscriber. */
+static void pace_publisher(struct tn_session *s, uint64_t origin)
+{
+    const struct tn_broker_conf *conf = tn_conf(s->w->b);
+    uint64_t now = s->w->loop.now_ms;
+    uint32_t hw = conf->max_queued_messages ? conf->max_queued_messages / 2 : 10000u;
+
+    if (!origin || s->q.n < hw || now - s->last_ack_ms > 1000 || now - s->last_hint_ms < 50)
+        return;
+    s->last_hint_ms = now;
+    tn_slowdown(s->w, origin);
+}
+
 void tn_session_deliver(struct tn_session *s, struct tn_delivery *d)
 {
     const struct tn_msg *m = d->msg;
@@ -355,7 +375,9 @@ void tn_session_deliver(struct tn_session *s, struct tn_delivery *d)
         return;
     }
     if (s->q.n || !inf_room(s) || tn_conn_tx_full(s->conn)) {
-        queue_push(s, d);
+        uint64_t origin = d->msg->origin;
+        if (queue_push(s, d))
+            pace_publisher(s, origin);
         return;
     }
     send_now(s, d);
@@ -482,6 +504,7 @@ int tn_session_ack(struct tn_session *s, uint8_t type, uint16_t id, uint8_t rc)
         return 0;
     e->state = st.next;
     if (st.complete) {
+        s->last_ack_ms = s->w->loop.now_ms;
         e->state = TERN_QS_WAIT_PUBACK; /* so inf_free's bookkeeping holds */
         inf_free(s, e);
         tn_session_pump(s);

@@ -294,6 +294,7 @@ static void on_wake(struct tn_loop *l, void *ctx)
         case TN_IB_DELIVER: tn_deliver_to(w, it->target, &it->d); break;
         case TN_IB_HANDOFF: tn_conn_adopt(w, it->conn); break;
         case TN_IB_STOP: stop_worker(w); break;
+        case TN_IB_SLOWDOWN: tn_slowdown(w, it->target); break;
         }
     }
     /* give the (now empty) buffer back if the inbox did not grow meanwhile */

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/broker/slow_test.c - a subscriber that stops reading must not slow anyone else down:
+ * while its socket's buffers are full, another subscriber of the same topic keeps receiving
+ * at full speed and the broker keeps answering other clients. Not a normative statement of
+ * either spec; a robustness property every broker needs (4.9 flow control only covers QoS 1/2).
+ *
+ * Owns: nothing (brokers and clients belong to the harness).
+ * Thread: main only.
+ *
+ * Where mosquitto 2.0.11 deviates: (none so far)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tn_test.h"
+#include "harness.h"
+
+enum {
+    MSG_SIZE = 1000,
+    MSGS = 20000, /* 20 MB: well past the kernel buffers of the stalled connection */
+    BATCH = 200,
+    BUDGET_MS = 30000, /* for everything; a loaded sanitizer build needs a few seconds */
+};
+
+/* Encode BATCH QoS 0 PUBLISHes numbered from first into buf; returns the length. */
+static size_t batch(uint8_t *buf, size_t cap, const char *topic, int first)
+{
+    static uint8_t payload[MSG_SIZE];
+    size_t len = 0;
+    for (int i = 0; i < BATCH; i++) {
+        struct tern_packet k = {.type = TERN_PUBLISH};
+        snprintf((char *)payload, sizeof(payload), "%d", first + i);
+        k.u.publish.topic = tern_slice_cstr(topic);
+        k.u.publish.payload = (tern_slice){payload, sizeof(payload)};
+        len += tb_encode(&k, TERN_V311, buf + len, cap - len);
+    }
+    return len;
+}
+
+/* One QoS 0 subscriber with a 4 KB receive buffer subscribes and never reads again. A second
+ * subscriber receives all 20,000 messages (in order: one publisher, one topic [MQTT-4.6.0-6]
+ * (3.1.1)) within the budget, and a third client's PINGREQ is answered quickly at the end. */
+TN_TEST(stalled_subscriber_does_not_block_others)
+{
+    struct tb_broker *b = tb_broker_start(NULL, "workers 2");
+    TN_REQUIRE(b);
+    struct tb_conn_opts so = {.version = TERN_V311,
+                              .client_id = "stalled",
+                              .clean = true,
+                              .keepalive = 0,
+                              .rcvbuf = 4096};
+    struct tern_packet ack, got;
+    struct tb_client *stalled = tb_connect(b, &so, &ack);
+    TN_REQUIRE(stalled && ack.u.connack.rc == 0);
+    TN_REQUIRE(tb_subscribe(stalled, "slow/t", 0, 0) == 0);
+    struct tb_client *healthy = tb_connect_ok(b, TERN_V311, "healthy", true, 0, NULL);
+    struct tb_client *pub = tb_connect_ok(b, TERN_V311, "pub", true, 0, NULL);
+    TN_REQUIRE(healthy && pub);
+    TN_REQUIRE(tb_subscribe(healthy, "slow/t", 0, 0) == 0);
+
+    size_t cap = (size_t)BATCH * (MSG_SIZE + 32);
+    uint8_t *buf = malloc(cap);
+    TN_REQUIRE(buf);
+    int64_t t0 = tb_now_ms();
+    int sent = 0, recvd = 0;
+    bool ok = true;
+    while (ok && recvd < MSGS) {
+        if (sent < MSGS && sent - recvd < 4 * BATCH) {
+            size_t len = batch(buf, cap, "slow/t", sent);
+            if (tb_send_raw(pub, buf, len) != 0) {
+                tb_fail("the broker stopped reading the publisher after %d messages", sent);
+                ok = false;
+                break;
+            }
+            sent += BATCH;
+        }
+        int wait = sent >= MSGS || sent - recvd >= 4 * BATCH ? 2000 : 0, before = recvd;
+        while (ok && recvd < sent && tb_recv_publish(healthy, &got, wait) == 0) {
+            char want[16];
+            snprintf(want, sizeof(want), "%d", recvd);
+            if (got.u.publish.payload.n != MSG_SIZE ||
+                strncmp((const char *)got.u.publish.payload.p, want, strlen(want) + 1) != 0) {
+                tb_fail("healthy subscriber: message %d wrong or missing", recvd);
+                ok = false;
+                break;
+            }
+            recvd++;
+        }
+        if (ok && wait && recvd == before) {
+            tb_fail("the healthy subscriber got nothing for 2 s after %d of %d messages", recvd,
+                    MSGS);
+            ok = false;
+        }
+        if (ok && tb_now_ms() - t0 > BUDGET_MS) {
+            tb_fail("only %d of %d messages reached the healthy subscriber in %d ms", recvd, MSGS,
+                    BUDGET_MS);
+            ok = false;
+        }
+    }
+    free(buf);
+    int64_t dt = tb_now_ms() - t0;
+    fprintf(stderr, "  (%d messages of %d bytes to the healthy subscriber in %lld ms)\n", recvd,
+            MSG_SIZE, (long long)dt);
+
+    /* the broker still answers promptly */
+    struct tb_client *other = tb_connect_ok(b, TERN_V311, "other", true, 30, NULL);
+    TN_REQUIRE(other);
+    struct tern_packet ping = {.type = TERN_PINGREQ};
+    int64_t t1 = tb_now_ms();
+    TN_REQUIRE(tb_send(other, &ping) == 0);
+    TN_REQUIRE(tb_recv(other, &got, 2000) == 0);
+    TN_EXPECT_EQ_INT(got.type, TERN_PINGRESP);
+    TN_EXPECT_LT_INT(tb_now_ms() - t1, 1000);
+    /* the stalled client is still connected or was dropped: both are fine, it never read */
+    tb_close(stalled);
+}
+
+/* A QoS 1 subscriber that never reads nor acknowledges: its in-flight window fills, messages
+ * queue for it (or are dropped by a limit), but the publisher keeps getting PUBACKs and a
+ * healthy QoS 1 subscriber keeps receiving. */
+TN_TEST(stalled_qos1_subscriber_does_not_block_publisher)
+{
+    enum { N = 2000 };
+    struct tb_broker *b = tb_broker_start(NULL, "workers 2");
+    TN_REQUIRE(b);
+    struct tb_conn_opts so = {
+        .version = TERN_V5, .client_id = "stalled1", .clean = true, .keepalive = 0, .rcvbuf = 4096};
+    struct tern_packet ack, got;
+    struct tb_client *stalled = tb_connect(b, &so, &ack);
+    TN_REQUIRE(stalled && ack.u.connack.rc == 0);
+    TN_REQUIRE(tb_subscribe(stalled, "slow/q1", 1, 0) == 1);
+    struct tb_client *healthy = tb_connect_ok(b, TERN_V5, "healthy1", true, 0, NULL);
+    struct tb_client *pub = tb_connect_ok(b, TERN_V5, "pub1", true, 0, NULL);
+    TN_REQUIRE(healthy && pub);
+    TN_REQUIRE(tb_subscribe(healthy, "slow/q1", 1, 0) == 1);
+    static uint8_t payload[MSG_SIZE];
+    int64_t t0 = tb_now_ms();
+    for (int i = 0; i < N; i++) {
+        snprintf((char *)payload, sizeof(payload), "%d", i);
+        int rc = tb_publish(pub, "slow/q1", payload, sizeof(payload), 1, false, NULL);
+        if (rc < 0 || rc >= 0x80) {
+            tb_fail("publish %d: %d", i, rc);
+            break;
+        }
+        TN_REQUIRE(tb_recv_publish(healthy, &got, TB_WAIT_MS) == 0);
+        TN_REQUIRE(tb_ack(healthy, &got) == 0);
+        if (tb_now_ms() - t0 > BUDGET_MS) {
+            tb_fail("only %d of %d QoS 1 messages in %d ms", i, N, BUDGET_MS);
+            break;
+        }
+    }
+    fprintf(stderr, "  (%d QoS 1 round trips in %lld ms)\n", N, (long long)(tb_now_ms() - t0));
+    tb_close(stalled);
+}
+
+TB_MAIN()

@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: MIT
+"""tests/ternd/test_ternd_process.py - ternd as a process: signals (graceful stop, SIGHUP
+reload, a bad reload keeps the running config), repeatable -p, and the log a learner reads
+with -v. The protocol itself is tested in tests/broker and tests/broker_interop.
+
+Run: TERN_TERND=build/.../ternd /usr/bin/python3 -m pytest tests/ternd
+"""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+TERND = os.environ.get("TERN_TERND", "ternd")
+DEADLINE = 10.0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc):
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError("ternd exited with %s" % proc.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise AssertionError("ternd did not listen on %d" % port)
+
+
+class Ternd:
+    def __init__(self, tmp_path, args=None, conf=None):
+        self.log_path = tmp_path / "ternd.log"
+        self.conf_path = tmp_path / "ternd.conf"
+        self.port = free_port()
+        argv = [TERND]
+        if conf is not None:
+            self.conf_path.write_text(conf.format(port=self.port))
+            argv += ["-c", str(self.conf_path)]
+        argv += (args or [])
+        self.proc = subprocess.Popen(argv, stderr=open(self.log_path, "wb"))
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_log(self, text):
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            if text in self.log():
+                return
+            time.sleep(0.02)
+        raise AssertionError("%r not in the log:\n%s" % (text, self.log()))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(DEADLINE)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def ternd_factory(tmp_path):
+    started = []
+
+    def make(**kw):
+        t = Ternd(tmp_path, **kw)
+        started.append(t)
+        return t
+    yield make
+    for t in started:
+        t.stop()
+
+
+def connect_v5(port, cid=b"c1", props=b""):
+    c = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
+    body = b"\x00\x04MQTT\x05\x02\x00\x3c" + bytes([len(props)]) + props + \
+        struct.pack(">H", len(cid)) + cid
+    c.sendall(bytes([0x10, len(body)]) + body)
+    return c, c.recv(256)
+
+
+def recv_all(c):
+    out = b""
+    while True:
+        try:
+            b = c.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not b:
+            break
+        out += b
+    return out
+
+
+def test_sigterm_sends_v5_disconnect_0x8b_and_exits_0(ternd_factory):
+    """Graceful stop: a 5.0 client gets DISCONNECT 0x8B (Server shutting down)."""
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\n")
+    wait_port(t.port, t.proc)
+    c, connack = connect_v5(t.port)
+    assert connack[:4] == b"\x20\x03\x00\x00" or connack[0] == 0x20 and connack[3] == 0
+    t.proc.send_signal(signal.SIGTERM)
+    data = recv_all(c)
+    assert data[:1] == b"\xe0" and data[2] == 0x8B, data.hex()
+    assert t.proc.wait(DEADLINE) == 0
+
+
+def test_sighup_applies_runtime_setting(ternd_factory):
+    """SIGHUP reloads the file: retain_available false then refuses a retained PUBLISH
+    (5.0 DISCONNECT 0x9A) while the existing connection stays up."""
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\n")
+    wait_port(t.port, t.proc)
+    keep, _ = connect_v5(t.port, b"keep")
+    t.conf_path.write_text("listener %d 127.0.0.1\nallow_anonymous true\n"
+                           "retain_available false\n" % t.port)
+    t.proc.send_signal(signal.SIGHUP)
+    t.wait_log("Config reloaded.")
+    c, connack = connect_v5(t.port, b"r")
+    # CONNACK now announces Retain Available 0 (property 0x25)
+    assert b"\x25\x00" in connack, connack.hex()
+    c.sendall(b"\x31\x06\x00\x01a\x00hi")  # QoS 0 retained PUBLISH
+    data = recv_all(c)
+    assert data[:1] == b"\xe0" and data[2] == 0x9A, data.hex()
+    # the connection made before the reload was not dropped
+    keep.sendall(b"\xc0\x00")
+    assert keep.recv(2) == b"\xd0\x00"
+
+
+def test_sighup_with_bad_file_keeps_running_config(ternd_factory):
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\n")
+    wait_port(t.port, t.proc)
+    t.conf_path.write_text("listener %d 127.0.0.1\nallow_anonymous true\nnonsense 1\n" % t.port)
+    t.proc.send_signal(signal.SIGHUP)
+    t.wait_log("config not reloaded")
+    assert "ternd.conf:3: unknown option 'nonsense'" in t.log()
+    c, connack = connect_v5(t.port)
+    assert connack[0] == 0x20 and connack[3] == 0x00
+
+
+def test_sighup_listener_change_needs_restart(ternd_factory):
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\n")
+    wait_port(t.port, t.proc)
+    other = free_port()
+    t.conf_path.write_text("listener %d 127.0.0.1\nallow_anonymous true\n" % other)
+    t.proc.send_signal(signal.SIGHUP)
+    t.wait_log("Config reloaded.")
+    assert "Needs a restart" in t.log()
+    c, connack = connect_v5(t.port)  # still on the old port
+    assert connack[0] == 0x20
+
+
+def test_p_is_repeatable(ternd_factory):
+    """-p PORT may be given more than once, like mosquitto's; each port listens."""
+    p1, p2 = free_port(), free_port()
+    t = ternd_factory(args=["-p", str(p1), "-p", str(p2)])
+    wait_port(p1, t.proc)
+    wait_port(p2, t.proc)
+
+
+def test_verbose_logs_each_packet_of_a_qos2_exchange(ternd_factory):
+    """-v: one line per packet in and out, so a learner can watch PUBLISH, PUBREC, PUBREL,
+    PUBCOMP happen."""
+    t = ternd_factory(args=["-v"], conf="listener {port} 127.0.0.1\nallow_anonymous true\n")
+    wait_port(t.port, t.proc)
+    c, _ = connect_v5(t.port, b"learner")
+    c.sendall(b"\x34\x08\x00\x01q\x00\x07\x00hi")  # QoS 2 PUBLISH id 7
+    assert c.recv(16)[:1] == b"\x50"               # PUBREC
+    c.sendall(b"\x62\x02\x00\x07")                 # PUBREL
+    assert c.recv(16)[:1] == b"\x70"               # PUBCOMP
+    t.wait_log("Sending PUBCOMP to learner (m7")
+    log = t.log()
+    for line in ("Received PUBLISH from learner (d0, q2, r0, m7, 'q', ... (2 bytes))",
+                 "Sending PUBREC to learner (m7", "Received PUBREL from learner (m7"):
+        assert line in log, log
+
+
+def test_bad_config_names_file_and_line(tmp_path):
+    conf = tmp_path / "t.conf"
+    conf.write_text("listener 1883 127.0.0.1\nmax_keepalive lots\n")
+    r = subprocess.run([TERND, "-c", str(conf)], capture_output=True, timeout=DEADLINE)
+    assert r.returncode == 2
+    assert b"t.conf:2: max_keepalive" in r.stderr, r.stderr
