@@ -38,7 +38,8 @@ struct tn_broker_conf {
     int64_t persistent_client_expiration; /* seconds; < 0: never */
     uint32_t sys_interval;                /* seconds; 0: no $SYS */
     bool connection_messages;
-    uint16_t max_topic_alias; /* aliases a client may set (Topic Alias Maximum we announce) */
+    uint16_t max_topic_alias;   /* aliases a client may set (Topic Alias Maximum we announce) */
+    char server_reference[256]; /* "": none; else sent with DISCONNECT 0x9C at a graceful stop */
 };
 
 void tn_broker_conf_defaults(struct tn_broker_conf *c);

@@ -473,6 +473,12 @@ void tn_conn_close(struct tn_conn *c, int v5_rc, const char *why)
          * says [MQTT-3.1.2-29] */
         p.u.disconnect.props.reason_string = tern_slice_cstr(why);
         tern_props_set(&p.u.disconnect.props, TERN_PROP_REASON_STRING);
+        if (v5_rc == TERN_RC_USE_ANOTHER_SERVER || v5_rc == TERN_RC_SERVER_MOVED) {
+            /* where to go: Server Reference [MQTT-4.11] (5.0) */
+            p.u.disconnect.props.server_reference =
+                tern_slice_cstr(tn_conf(w->b)->server_reference);
+            tern_props_set(&p.u.disconnect.props, TERN_PROP_SERVER_REFERENCE);
+        }
         if (c->max_out_packet && (uint32_t)tern_packet_size(&p, 5) > c->max_out_packet)
             p.u.disconnect.props.present = 0; /* [MQTT-3.1.2-25]: drop the optional part */
         tn_conn_send(c, &p);
@@ -537,17 +543,17 @@ void tn_conn_log_packet(struct tn_conn *c, bool out, const struct tern_packet *p
     switch (p->type) {
     case TERN_PUBLISH: {
         const struct tern_publish *pb = &p->u.publish;
-        tn_log(TN_L_PACKET, "%s PUBLISH %s %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
-               dir, prep, name, pb->dup, pb->qos, pb->retain, pb->packet_id,
-               TERN_SLICE_FMT(pb->topic), pb->payload.n);
+        tn_log(TN_L_PACKET, "%s PUBLISH %s %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))", dir,
+               prep, name, pb->dup, pb->qos, pb->retain, pb->packet_id, TERN_SLICE_FMT(pb->topic),
+               pb->payload.n);
         break;
     }
     case TERN_PUBACK:
     case TERN_PUBREC:
     case TERN_PUBREL:
     case TERN_PUBCOMP:
-        tn_log(TN_L_PACKET, "%s %s %s %s (m%u, rc%u)", dir, type, prep, name,
-               p->u.ack.packet_id, p->u.ack.rc);
+        tn_log(TN_L_PACKET, "%s %s %s %s (m%u, rc%u)", dir, type, prep, name, p->u.ack.packet_id,
+               p->u.ack.rc);
         break;
     case TERN_CONNECT:
         tn_log(TN_L_PACKET, "%s CONNECT %s %s (p%u, c%d, k%u, id '%.*s')", dir, prep, c->peer,
@@ -568,8 +574,7 @@ void tn_conn_log_packet(struct tn_conn *c, bool out, const struct tern_packet *p
         tn_log(TN_L_PACKET, "%s %s %s %s (m%u)", dir, type, prep, name, p->u.suback.packet_id);
         break;
     case TERN_DISCONNECT:
-        tn_log(TN_L_PACKET, "%s DISCONNECT %s %s (rc 0x%02X)", dir, prep, name,
-               p->u.disconnect.rc);
+        tn_log(TN_L_PACKET, "%s DISCONNECT %s %s (rc 0x%02X)", dir, prep, name, p->u.disconnect.rc);
         break;
     default: tn_log(TN_L_PACKET, "%s %s %s %s", dir, type, prep, name); break;
     }

@@ -287,7 +287,7 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
     struct tern_connect *cn = &p->u.connect;
     uint8_t ver = cn->version;
     tern_slice cid = cn->client_id;
-    char assigned[40];
+    char assigned[40], resp_info[224];
     bool is_assigned = false, present = false;
     uint16_t ka = cn->keep_alive, server_ka = 0;
     struct tn_session *s;
@@ -311,9 +311,9 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
     }
     if (!conf->allow_anonymous) {
         /* no password file support yet: with anonymous access off, nobody gets in */
-        connack_refuse(c, ver, cn->has_username ? TERN_RC_BAD_USER_NAME_OR_PASSWORD
-                                                : TERN_RC_NOT_AUTHORIZED,
-                       cn->has_username ? 0x04 : 0x05);
+        connack_refuse(
+            c, ver, cn->has_username ? TERN_RC_BAD_USER_NAME_OR_PASSWORD : TERN_RC_NOT_AUTHORIZED,
+            cn->has_username ? 0x04 : 0x05);
         return;
     }
     if (ver == 5 && tern_props_has(&cn->props, TERN_PROP_AUTHENTICATION_METHOD)) {
@@ -434,6 +434,18 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
             ap->maximum_packet_size = conf->max_packet_size;
             tern_props_set(ap, TERN_PROP_MAXIMUM_PACKET_SIZE);
         }
+        if (tern_props_has(&cn->props, TERN_PROP_REQUEST_RESPONSE_INFORMATION) &&
+            cn->props.request_response_information && cid.n <= 200) {
+            /* Response Information: a topic prefix for this client's responses, the same
+             * on every connection of the session (5.0 4.10.2); never sent unasked
+             * [MQTT-3.1.2-28] */
+            snprintf(resp_info, sizeof(resp_info), "tern/response/%.*s", TERN_SLICE_FMT(cid));
+            ap->response_information = tern_slice_cstr(resp_info);
+            tern_props_set(ap, TERN_PROP_RESPONSE_INFORMATION);
+        }
+        /* optional properties go before the packet would exceed the client's maximum */
+        if (c->max_out_packet && (uint32_t)tern_packet_size(&ack, 5) > c->max_out_packet)
+            ap->present &= ~(1ull << TERN_PROP_RESPONSE_INFORMATION);
     }
     tn_conn_send(c, &ack);
     if (ka)
@@ -442,12 +454,16 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
         tn_timer_cancel(&w->loop, &c->ka_timer);
     if (conf->connection_messages)
         tn_log(TN_L_NOTICE, "New client connected from %s as %s (p%u, c%d, k%u).", c->peer,
-               s->client_id, ver == 3 ? 1 : ver == 4 ? 2 : 5, cn->clean, ka);
+               s->client_id,
+               ver == 3   ? 1
+               : ver == 4 ? 2
+                          : 5,
+               cn->clean, ka);
     {
         int64_t now_c = 0;
         for (unsigned i = 0; i < b->n_workers; i++)
-            now_c += atomic_load_explicit(&b->workers[i].st.clients_connected,
-                                          memory_order_relaxed);
+            now_c +=
+                atomic_load_explicit(&b->workers[i].st.clients_connected, memory_order_relaxed);
         if (now_c > atomic_load_explicit(&b->clients_max, memory_order_relaxed))
             atomic_store_explicit(&b->clients_max, now_c, memory_order_relaxed);
     }
@@ -487,7 +503,8 @@ static void handle_publish(struct tn_conn *c, struct tern_packet *p)
                 violation(c, TERN_RC_TOPIC_ALIAS_INVALID, "topic alias out of range");
                 return;
             }
-            if (!c->alias_in && !(c->alias_in = calloc((size_t)c->alias_in_max + 1, sizeof(char *)))) {
+            if (!c->alias_in &&
+                !(c->alias_in = calloc((size_t)c->alias_in_max + 1, sizeof(char *)))) {
                 violation(c, TERN_RC_UNSPECIFIED_ERROR, "out of memory");
                 return;
             }
@@ -621,9 +638,10 @@ static void collect_retained(struct tn_worker *w, struct rcoll *rc, tern_slice f
     for (ssize_t i = 0; i < k; i++) {
         struct tn_msg *m = msgs[i];
         /* sent because of a new subscription: RETAIN set [MQTT-3.3.1-8] (3.1.1: -8) */
-        rc->v[rc->n++] = (struct tn_delivery){
-            .msg = m, .qos = m->qos < o->qos ? m->qos : o->qos, .flags = TN_DLV_RETAIN,
-            .sub_id = o->sub_id};
+        rc->v[rc->n++] = (struct tn_delivery){.msg = m,
+                                              .qos = m->qos < o->qos ? m->qos : o->qos,
+                                              .flags = TN_DLV_RETAIN,
+                                              .sub_id = o->sub_id};
     }
     free(msgs);
 }
@@ -650,8 +668,10 @@ static void handle_subscribe(struct tn_conn *c, struct tern_packet *p)
     while (tern_sub_iter_next(&it, &e) == 1 && i < sb->count) {
         tern_slice g, f;
         bool shared = e.filter.n >= 7 && !memcmp(e.filter.p, "$share/", 7);
-        struct tn_sub_opts o = {.qos = e.qos, .no_local = e.no_local,
-                                .rap = e.retain_as_published, .rh = e.retain_handling,
+        struct tn_sub_opts o = {.qos = e.qos,
+                                .no_local = e.no_local,
+                                .rap = e.retain_as_published,
+                                .rh = e.retain_handling,
                                 .sub_id = sub_id};
         int r;
 
@@ -678,11 +698,11 @@ static void handle_subscribe(struct tn_conn *c, struct tern_packet *p)
         }
         rcs[i++] = e.qos; /* granted: we support QoS 2 */
         if (s->expiry_s)
-            w->b->store->ops->sub_put(w->b->store, (tern_slice){(const uint8_t *)s->client_id, s->cid_n},
-                                      e.filter,
-                                      (uint8_t)(e.qos | e.no_local << 2 | e.retain_as_published << 3 |
-                                                e.retain_handling << 4),
-                                      sub_id);
+            w->b->store->ops->sub_put(
+                w->b->store, (tern_slice){(const uint8_t *)s->client_id, s->cid_n}, e.filter,
+                (uint8_t)(e.qos | e.no_local << 2 | e.retain_as_published << 3 |
+                          e.retain_handling << 4),
+                sub_id);
         if (tn_log_on(TN_L_SUBSCRIBE))
             tn_log(TN_L_SUBSCRIBE, "%s %u %.*s", s->client_id, e.qos, TERN_SLICE_FMT(e.filter));
         /* retained messages: Retain Handling 0 always, 1 only for a new subscription, 2 never
@@ -723,9 +743,8 @@ static void handle_unsubscribe(struct tn_conn *c, struct tern_packet *p)
         }
         r = tn_router_unsubscribe(c->w->b->router, e.filter, s->handle);
         if (tn_session_sub_del(s, e.filter) == 0 && s->expiry_s)
-            c->w->b->store->ops->sub_del(c->w->b->store,
-                                         (tern_slice){(const uint8_t *)s->client_id, s->cid_n},
-                                         e.filter);
+            c->w->b->store->ops->sub_del(
+                c->w->b->store, (tern_slice){(const uint8_t *)s->client_id, s->cid_n}, e.filter);
         rcs[i++] = r == 0 ? 0 : TERN_RC_NO_SUBSCRIPTION_EXISTED;
         if (tn_log_on(TN_L_UNSUBSCRIBE))
             tn_log(TN_L_UNSUBSCRIBE, "%s %.*s", s->client_id, TERN_SLICE_FMT(e.filter));

@@ -41,7 +41,7 @@ struct tn_msg {
     uint8_t qos;
     bool retain;
     uint16_t topic_n;
-    uint32_t props_n;   /* forwarded 5.0 properties, pre-encoded (no length prefix) */
+    uint32_t props_n; /* forwarded 5.0 properties, pre-encoded (no length prefix) */
     uint32_t payload_n;
     uint64_t expiry_ms; /* monotonic deadline from Message Expiry Interval; 0: none */
     uint64_t origin;    /* handle of the publishing session (No Local); 0: the broker */
@@ -109,18 +109,18 @@ struct tn_session {
     uint8_t version;
     struct tn_worker *w;
     uint64_t handle;
-    struct tn_conn *conn;      /* NULL while offline */
-    uint32_t expiry_s;         /* Session Expiry Interval; 0xFFFFFFFF: never */
-    struct tn_session *hnext;  /* worker's client id table */
+    struct tn_conn *conn;     /* NULL while offline */
+    uint32_t expiry_s;        /* Session Expiry Interval; 0xFFFFFFFF: never */
+    struct tn_session *hnext; /* worker's client id table */
     struct tn_sub_rec *subs;
     uint32_t n_subs, cap_subs;
     /* outgoing QoS 1/2, indexed by packet id & (inf_cap - 1) */
     struct tn_inflight *inf;
     uint32_t inf_cap, inf_n;
     uint16_t next_id;
-    uint16_t window;           /* min(client Receive Maximum, max_inflight_messages) */
+    uint16_t window; /* min(client Receive Maximum, max_inflight_messages) */
     uint64_t seq;
-    struct tn_queue q;         /* waiting for the window or for the client to come back */
+    struct tn_queue q; /* waiting for the window or for the client to come back */
     /* retained messages found by a SUBSCRIBE, sent as flow control allows */
     struct tn_delivery *rbl;
     uint32_t rbl_n, rbl_i;
@@ -154,8 +154,8 @@ struct tn_conn {
     bool will_on_close; /* close without a normal DISCONNECT: the will goes out */
     bool in_flush;      /* on the worker's flush list */
     bool req_problem_info;
-    bool paused;   /* not reading: a subscriber it publishes to is falling behind */
-    bool want_out; /* a write would block: waiting for EPOLLOUT */
+    bool paused;        /* not reading: a subscriber it publishes to is falling behind */
+    bool want_out;      /* a write would block: waiting for EPOLLOUT */
     int16_t handoff_to; /* >= 0: hand to that worker after this frame (set by CONNECT) */
     uint16_t keepalive; /* seconds, as in force (Server Keep Alive applied) */
     uint64_t last_rx_ms;
@@ -175,9 +175,9 @@ struct tn_conn {
     uint16_t alias_out_used;
     char **alias_in; /* [max_topic_alias + 1], lazily */
     uint16_t alias_in_max;
-    uint16_t recv_max_in; /* the Receive Maximum we announced */
-    struct tn_conn *next, *prev;   /* worker's list of connections */
-    struct tn_conn *flush_next;    /* worker's flush list */
+    uint16_t recv_max_in;        /* the Receive Maximum we announced */
+    struct tn_conn *next, *prev; /* worker's list of connections */
+    struct tn_conn *flush_next;  /* worker's flush list */
 };
 
 /* ---- workers ------------------------------------------------------------------------------ */
@@ -186,9 +186,9 @@ enum { TN_IB_DELIVER = 1, TN_IB_HANDOFF, TN_IB_STOP, TN_IB_SLOWDOWN };
 
 struct tn_ib_item {
     uint8_t kind;
-    uint64_t target;         /* TN_IB_DELIVER, TN_IB_SLOWDOWN: session handle */
-    struct tn_delivery d;    /* TN_IB_DELIVER */
-    struct tn_conn *conn;    /* TN_IB_HANDOFF */
+    uint64_t target;      /* TN_IB_DELIVER, TN_IB_SLOWDOWN: session handle */
+    struct tn_delivery d; /* TN_IB_DELIVER */
+    struct tn_conn *conn; /* TN_IB_HANDOFF */
 };
 
 struct tn_ib_vec {

@@ -67,8 +67,8 @@ static int send_publish(struct tn_conn *c, const struct tn_delivery *d, uint16_t
     uint8_t *out;
 
     uint8_t key = (uint8_t)((c->version == 5) | (d->flags & TN_DLV_RETAIN ? 2 : 0));
-    bool cacheable = d->qos == 0 && (c->version < 5 || (!m->expiry_ms && !d->sub_id &&
-                                                         !c->alias_out_max));
+    bool cacheable =
+        d->qos == 0 && (c->version < 5 || (!m->expiry_ms && !d->sub_id && !c->alias_out_max));
     struct tn_worker *w = c->w;
 
     if (cacheable && w->enc_msg == m && w->enc_key == key) {
@@ -266,8 +266,7 @@ static bool queue_push(struct tn_session *s, struct tn_delivery *d)
         /* Drop policy: the newest message is dropped; what is queued keeps its order. */
         TN_STAT_ADD(s->w, pub_dropped, 1);
         if (tn_log_on(TN_L_DEBUG))
-            tn_log(TN_L_DEBUG, "Outgoing messages are being dropped for client %s.",
-                   s->client_id);
+            tn_log(TN_L_DEBUG, "Outgoing messages are being dropped for client %s.", s->client_id);
         tn_delivery_release(d);
         return false;
     }
@@ -534,7 +533,7 @@ void tn_qos2_in_clear(struct tn_session *s, uint16_t id)
 {
     if (!tn_qos2_in_test(s, id))
         return;
-    s->qos2_in[id >> 3] &= (uint8_t)~(1u << (id & 7));
+    s->qos2_in[id >> 3] &= (uint8_t) ~(1u << (id & 7));
     if (--s->qos2_in_n == 0) {
         free(s->qos2_in);
         s->qos2_in = NULL;
@@ -641,8 +640,8 @@ static void reroute_shared(struct tn_session *s)
             if (!r->shared || !tern_topic_matches(f, (tern_slice){d.msg->topic, d.msg->topic_n}))
                 continue;
             if (tn_router_share_pick(b->router, f, s->handle, &to, &o) == 0) {
-                struct tn_delivery nd = {.msg = tn_msg_ref(d.msg), .qos = d.qos,
-                                         .flags = d.flags, .sub_id = o.sub_id};
+                struct tn_delivery nd = {
+                    .msg = tn_msg_ref(d.msg), .qos = d.qos, .flags = d.flags, .sub_id = o.sub_id};
                 tn_deliver_to(s->w, to, &nd);
                 sent = true;
             }
@@ -673,8 +672,7 @@ void tn_session_detach(struct tn_session *s, bool send_will)
             publish_will(s);
         else /* at the delay or at the session's end, whichever comes first */
             tn_timer_arm(&s->w->loop, &s->will_timer,
-                         (uint64_t)(s->will_delay_s < s->expiry_s ? s->will_delay_s
-                                                                   : s->expiry_s) *
+                         (uint64_t)(s->will_delay_s < s->expiry_s ? s->will_delay_s : s->expiry_s) *
                              1000u);
     }
     expiry_ms = s->expiry_s == 0xFFFFFFFFu ? 0 : (uint64_t)s->expiry_s * 1000u;

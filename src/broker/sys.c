@@ -45,7 +45,8 @@ enum { L_RECV, L_SENT, L_BRECV, L_BSENT, L_CONNS };
 
 static void sys_tick(struct tn_loop *l, struct tn_timer *t)
 {
-    struct tn_worker *w = (struct tn_worker *)(void *)((char *)t - offsetof(struct tn_worker, sys_timer));
+    struct tn_worker *w =
+        (struct tn_worker *)(void *)((char *)t - offsetof(struct tn_worker, sys_timer));
     struct tn_broker *b = w->b;
     const struct tn_broker_conf *conf = tn_conf(b);
     uint64_t recv = 0, sent = 0, brecv = 0, bsent = 0, dropped = 0, conns = 0;

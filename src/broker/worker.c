@@ -150,8 +150,8 @@ struct tn_session *tn_worker_session_new(struct tn_worker *w, tern_slice cid)
  * are dropped). The caller frees the session's contents. */
 void tn_worker_session_remove(struct tn_worker *w, struct tn_session *s)
 {
-    struct tn_session **pp = &w->tab[tn_cid_hash((const uint8_t *)s->client_id, s->cid_n) &
-                                     (w->tab_cap - 1)];
+    struct tn_session **pp =
+        &w->tab[tn_cid_hash((const uint8_t *)s->client_id, s->cid_n) & (w->tab_cap - 1)];
     uint32_t slot = tn_handle_slot(s->handle);
 
     for (; *pp; pp = &(*pp)->hnext) {
@@ -364,7 +364,10 @@ static void stop_worker(struct tn_worker *w)
     for (c = w->conns; c; c = next) {
         next = c->next;
         c->will_on_close = false; /* a broker shutting down is not the client's failure */
-        tn_conn_close(c, 0x8B, "server shutting down");
+        if (tn_conf(w->b)->server_reference[0])
+            tn_conn_close(c, TERN_RC_USE_ANOTHER_SERVER, "server shutting down");
+        else
+            tn_conn_close(c, TERN_RC_SERVER_SHUTTING_DOWN, "server shutting down");
     }
     w->loop.stop = true;
 }

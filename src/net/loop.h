@@ -49,9 +49,9 @@ struct tn_loop {
     void (*on_wake)(struct tn_loop *l, void *ctx);
     void *wake_ctx;
     struct tn_timer *wheel[TN_WHEEL_SLOTS];
-    uint64_t tick;    /* last processed tick (now_ms / TN_TICK_MS) */
-    unsigned armed;   /* timers armed */
-    uint64_t now_ms;  /* updated once per iteration */
+    uint64_t tick;   /* last processed tick (now_ms / TN_TICK_MS) */
+    unsigned armed;  /* timers armed */
+    uint64_t now_ms; /* updated once per iteration */
     bool stop;
 };
 

@@ -525,6 +525,21 @@ static int opt_workers(struct parse *p, int argc, char **argv, const char *rest)
     return 0;
 }
 
+/* tern's own: where 5.0 clients should go while this broker stops (Server Reference with
+ * DISCONNECT 0x9C "Use another server" at a graceful stop). */
+static int opt_server_reference(struct parse *p, int argc, char **argv, const char *rest)
+{
+    int r = nargs(p, argc, 1, 1);
+
+    (void)rest;
+    if (r < 0)
+        return r;
+    if (strlen(argv[0]) >= sizeof(p->c->server_reference))
+        return perr(p, "longer than %zu bytes", sizeof(p->c->server_reference) - 1);
+    snprintf(p->c->server_reference, sizeof(p->c->server_reference), "%s", argv[0]);
+    return 0;
+}
+
 static int opt_per_listener_settings(struct parse *p, int argc, char **argv, const char *rest)
 {
     bool v = false;
@@ -572,6 +587,7 @@ static const struct {
     {"log_timestamp", opt_log_timestamp},
     {"connection_messages", opt_connection_messages},
     {"workers", opt_workers},
+    {"server_reference", opt_server_reference},
     {"per_listener_settings", opt_per_listener_settings},
     {"protocol", opt_protocol},
 };

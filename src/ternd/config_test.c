@@ -658,6 +658,21 @@ TN_TEST(workers_auto)
     TN_EXPECT_EQ_INT(c.workers, 1024);
 }
 
+TN_TEST(server_reference)
+{
+    struct tn_config c;
+    char err[512], line[400];
+
+    TN_REQUIRE(load(&c, "", err, sizeof err) == 0);
+    TN_EXPECT_EQ_INT(c.server_reference[0], 0);
+    TN_REQUIRE(load(&c, "server_reference other.example:1883\n", err, sizeof err) == 0);
+    TN_EXPECT(strcmp(c.server_reference, "other.example:1883") == 0);
+    TN_EXPECT(load(&c, "server_reference\n", err, sizeof err) < 0);
+    snprintf(line, sizeof line, "server_reference %0300d\n", 1);
+    TN_EXPECT(load(&c, line, err, sizeof err) < 0);
+    TN_EXPECT(strstr(err, "server_reference: longer than 255 bytes") != NULL);
+}
+
 /* ---- listeners ----------------------------------------------------------------------------------
  */
 

@@ -32,8 +32,8 @@ static void to_broker_conf(const struct tn_config *c, struct tn_broker_conf *b)
         snprintf(b->listeners[i].host, sizeof(b->listeners[i].host), "%s", c->listeners[i].host);
         b->listeners[i].port = c->listeners[i].port;
     }
-    b->n_listeners = c->n_listeners < TN_BROKER_MAX_LISTENERS ? c->n_listeners
-                                                               : TN_BROKER_MAX_LISTENERS;
+    b->n_listeners =
+        c->n_listeners < TN_BROKER_MAX_LISTENERS ? c->n_listeners : TN_BROKER_MAX_LISTENERS;
     b->workers = c->workers > 0 ? (unsigned)c->workers : 0;
     b->allow_anonymous = c->allow_anonymous;
     b->max_connections = c->max_connections;
@@ -48,6 +48,7 @@ static void to_broker_conf(const struct tn_config *c, struct tn_broker_conf *b)
     b->persistent_client_expiration = c->persistent_client_expiration;
     b->sys_interval = c->sys_interval;
     b->connection_messages = c->connection_messages;
+    snprintf(b->server_reference, sizeof(b->server_reference), "%s", c->server_reference);
 }
 
 static int apply_log(const struct tn_config *c)

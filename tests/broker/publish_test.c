@@ -595,6 +595,52 @@ TN_TEST(topic_alias_unknown_v5)
     TN_EXPECT(tb_expect_disconnect(p, TERN_RC_PROTOCOL_ERROR, TB_WAIT_MS));
 }
 
+/* The server may use Topic Aliases towards a client that allows them, never above that
+ * client's Topic Alias Maximum [MQTT-3.3.2-8] (5.0). Whatever the broker chooses, every
+ * PUBLISH must resolve to its real topic; ternd assigns aliases in order until the maximum is
+ * reached and sends later topics in full, which is checked when the broker is ternd. */
+TN_TEST(server_topic_aliases_within_client_max_v5_3_3_2_8)
+{
+    const char *ta = tb_uniq("ta"), *tb = tb_uniq("tb"), *tc = tb_uniq("tc");
+    const char *seq[] = {ta, ta, tb, tc, ta, tc};
+    /* ternd: {alias, topic sent in full} per message */
+    static const struct {
+        uint16_t alias;
+        bool full;
+    } want[] = {{1, true}, {1, false}, {2, true}, {0, true}, {1, false}, {0, true}};
+    char map[3][128] = {{0}};
+    struct tern_props cp = {0};
+    struct tern_packet got;
+
+    tern_props_set(&cp, TERN_PROP_TOPIC_ALIAS_MAXIMUM);
+    cp.topic_alias_maximum = 2;
+    struct tb_client *s = tb_connect_ok(tb_shared(), TERN_V5, tb_uniq("s"), true, 60, &cp);
+    struct tb_client *p = tb_client(tb_shared(), TERN_V5, "p");
+    TN_REQUIRE(s && p);
+    TN_REQUIRE(tb_subscribe(s, ta, 0, 0) == 0 && tb_subscribe(s, tb, 0, 0) == 0 &&
+               tb_subscribe(s, tc, 0, 0) == 0);
+    for (int i = 0; i < 6; i++) {
+        char topic[128];
+        uint16_t alias = 0;
+        TN_REQUIRE(tb_publish_str(p, seq[i], "x", 0, false) == 0);
+        TN_REQUIRE(tb_recv_publish(s, &got, TB_WAIT_MS) == 0);
+        snprintf(topic, sizeof(topic), "%.*s", TERN_SLICE_FMT(got.u.publish.topic));
+        if (tern_props_has(&got.u.publish.props, TERN_PROP_TOPIC_ALIAS)) {
+            alias = got.u.publish.props.topic_alias;
+            TN_REQUIRE(alias >= 1 && alias <= 2);
+            if (topic[0])
+                snprintf(map[alias], sizeof(map[alias]), "%s", topic);
+            else
+                snprintf(topic, sizeof(topic), "%s", map[alias]);
+        }
+        TN_EXPECT(strcmp(topic, seq[i]) == 0);
+        if (tb_is_ternd()) {
+            TN_EXPECT_EQ_INT(alias, want[i].alias);
+            TN_EXPECT_EQ_INT(got.u.publish.topic.n != 0, want[i].full);
+        }
+    }
+}
+
 /* ---- Receive Maximum (5.0) --------------------------------------------------------------- */
 
 /* More unacknowledged QoS 2 PUBLISHes (no PUBREL sent) than the server's Receive Maximum:

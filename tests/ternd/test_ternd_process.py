@@ -118,6 +118,31 @@ def test_sigterm_sends_v5_disconnect_0x8b_and_exits_0(ternd_factory):
     assert t.proc.wait(DEADLINE) == 0
 
 
+def test_sigterm_with_server_reference_sends_0x9c(ternd_factory):
+    """server_reference (tern's own option): at a graceful stop 5.0 clients get DISCONNECT
+    0x9C (Use another server) with that Server Reference (5.0 4.11)."""
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\n"
+                           "server_reference other.example:1883\n")
+    wait_port(t.port, t.proc)
+    c, _ = connect_v5(t.port)
+    t.proc.send_signal(signal.SIGTERM)
+    data = recv_all(c)
+    assert data[:1] == b"\xe0" and data[2] == 0x9C, data.hex()
+    assert b"\x1c\x00\x12other.example:1883" in data, data.hex()
+    assert t.proc.wait(DEADLINE) == 0
+
+
+def test_response_information_only_when_requested(ternd_factory):
+    """Request Response Information 1 gets a Response Information topic prefix in CONNACK;
+    without the request none is sent [MQTT-3.1.2-28] (5.0)."""
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\n")
+    wait_port(t.port, t.proc)
+    _, asked = connect_v5(t.port, b"ri", props=b"\x19\x01")
+    assert b"\x1a\x00\x10tern/response/ri" in asked, asked.hex()
+    _, unasked = connect_v5(t.port, b"ri2")
+    assert b"\x1a" not in unasked[5:], unasked.hex()
+
+
 def test_sighup_applies_runtime_setting(ternd_factory):
     """SIGHUP reloads the file: retain_available false then refuses a retained PUBLISH
     (5.0 DISCONNECT 0x9A) while the existing connection stays up."""
