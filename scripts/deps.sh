@@ -20,7 +20,8 @@ set -euo pipefail
 BUILD_PKGS=(
     build-essential # gcc 12, make, libc headers: compile everything
     cmake           # the build system (CMakeLists.txt needs 3.18+; bookworm has 3.25)
-    pkg-config      # locating libraries (libssl and friends, once TLS lands)
+    pkg-config      # locating libraries
+    libssl-dev      # OpenSSL: libtern's TLS (src/client)
 )
 
 # ---- what the tests need in addition (make test, make fuzz) -------------------------------
@@ -32,6 +33,17 @@ TEST_PKGS=(
     python3            # Debian's /usr/bin/python3 runs the broker/interop tests
     python3-paho-mqtt  # paho MQTT client (1.6.x) used by the interop tests
     python3-pytest     # runner of the Python test suites
+    openssl            # the openssl command: TLS tests make their certificates with it
+    libmosquitto-dev   # bench/client_bench compares libtern with libmosquitto
+    nodejs             # MQTT.js interop tests (tests/broker_interop/mqttjs)
+)
+
+# npm comes with some nodejs builds (NodeSource's) and conflicts with Debian's npm package
+# there; Debian's own nodejs needs Debian's npm. Install it only when no npm is on PATH.
+NPM_PKG=npm
+# JavaScript test dependencies (package-lock.json pinned), installed by `npm ci` when missing.
+NPM_DIRS=(
+    tests/broker_interop/mqttjs # mqtt (MQTT.js) 5.x for the broker's 5.0 interop tests
 )
 
 die() {
@@ -84,8 +96,12 @@ main() {
     for p in "${pkgs[@]}"; do
         is_installed "$p" || missing+=("$p")
     done
+    if [ "$what" = test ] && ! command -v npm >/dev/null 2>&1; then
+        missing+=("$NPM_PKG")
+    fi
     if [ ${#missing[@]} -eq 0 ]; then
         echo "deps.sh: all ${#pkgs[@]} $what packages are installed"
+        [ "$what" = test ] && npm_deps
         return 0
     fi
 
@@ -107,6 +123,21 @@ main() {
         is_installed "$p" || die "$p still not installed after apt-get install"
     done
     echo "deps.sh: installed ${missing[*]}"
+    [ "$what" = test ] && npm_deps
+    return 0
+}
+
+# npm ci in each NPM_DIRS entry that has no node_modules yet (the npm registry is reachable
+# from CI; the lock file pins every version).
+npm_deps() {
+    local root d
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    for d in "${NPM_DIRS[@]}"; do
+        [ -d "$root/$d/node_modules" ] && continue
+        echo "deps.sh: npm ci in $d"
+        (cd "$root/$d" && npm ci --no-audit --no-fund --loglevel=error) ||
+            die "npm ci failed in $d"
+    done
 }
 
 main "$@"
