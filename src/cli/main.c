@@ -2,9 +2,9 @@
 /*
  * src/cli/main.c - entry point of tern, the command-line tool.
  *
- * Today it offers what the codec alone can: `tern version`, and `tern rc`, which names MQTT
- * reason codes (handy when reading a log that says "disconnect rc=0x87"). The networked
- * subcommands (pub, sub, rr, bench, passwd) arrive with the client library and say so.
+ * Subcommands: pub, sub and rr (mosquitto_pub / mosquitto_sub / mosquitto_rr work-alikes over
+ * libtern), bench (load generator), rc (names MQTT reason codes, handy when reading a log that
+ * says "disconnect rc=0x87") and version. passwd is planned and says so.
  *
  * Owns: nothing beyond its arguments.
  * Thread: the main thread only.
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmds.h"
 #include "tern/codec.h"
 
 #ifndef TERN_VERSION
@@ -26,10 +27,6 @@ static const struct {
     const char *name;
     const char *what;
 } planned[] = {
-    {"pub", "publish a message"},
-    {"sub", "subscribe and print messages"},
-    {"rr", "request/response (MQTT 5 Response Topic + Correlation Data)"},
-    {"bench", "load-test a broker"},
     {"passwd", "manage a ternd password file"},
 };
 
@@ -40,13 +37,18 @@ static void usage(FILE *out)
     fprintf(out, "Usage: tern COMMAND [ARGS]\n"
                  "\n"
                  "Commands:\n"
+                 "  pub                publish a message (like mosquitto_pub)\n"
+                 "  sub                subscribe and print messages (like mosquitto_sub)\n"
+                 "  rr                 send a request, print the response (like mosquitto_rr)\n"
+                 "  bench              load-test a broker\n"
                  "  rc [-v] [CODE...]  name MQTT 5 reason codes (0x87 or 135); all of them\n"
                  "                     when no CODE is given; -v adds the packets that may\n"
                  "                     carry each code and the closest 3.1.1 CONNACK code\n"
                  "  version            print the version\n"
                  "  help               print this help\n"
+                 "'tern COMMAND --help' describes a command's options.\n"
                  "\n"
-                 "Planned, not implemented yet (they arrive with the client library):\n");
+                 "Planned, not implemented yet:\n");
     for (i = 0; i < sizeof(planned) / sizeof(planned[0]); i++)
         fprintf(out, "  %-18s %s\n", planned[i].name, planned[i].what);
 }
@@ -145,10 +147,17 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "rc"))
         return cmd_rc(argc - 1, argv + 1);
+    if (!strcmp(cmd, "pub"))
+        return tern_cmd_pub(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sub"))
+        return tern_cmd_sub(argc - 1, argv + 1);
+    if (!strcmp(cmd, "rr"))
+        return tern_cmd_rr(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench"))
+        return tern_cmd_bench(argc - 1, argv + 1);
     for (i = 0; i < sizeof(planned) / sizeof(planned[0]); i++) {
         if (!strcmp(cmd, planned[i].name)) {
-            fprintf(stderr, "tern %s: not implemented yet (arrives with the client library)\n",
-                    cmd);
+            fprintf(stderr, "tern %s: not implemented yet\n", cmd);
             return 1;
         }
     }
