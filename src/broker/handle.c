@@ -214,9 +214,8 @@ static void connack_refuse(struct tn_conn *c, uint8_t version, uint8_t v5rc, uin
     c->version = version == 5 ? 5 : 4;
     p.u.connack.rc = version == 5 ? v5rc : rc311;
     tn_conn_send(c, &p);
-    if (tern_rc_is_valid_for(TERN_CONNACK, v5rc) || version != 5)
-        tn_log(TN_L_NOTICE, "Refused connection from %s: %s", c->peer,
-               version == 5 ? tern_rc_name(v5rc) : tern_rc_name(v5rc));
+    tn_log(TN_L_NOTICE, "Refused connection from %s: %s (CONNACK code 0x%02X)", c->peer,
+           tern_rc_name(v5rc), p.u.connack.rc);
     c->will_on_close = false;
     tn_conn_close(c, -1, "connect refused");
 }
@@ -548,7 +547,7 @@ static void handle_publish(struct tn_conn *c, struct tern_packet *p)
                tn_conn_name(c), pb->payload.n);
         if (pb->qos)
             send_ack(c, pb->qos == 1 ? TERN_PUBACK : TERN_PUBREC, pb->packet_id,
-                     TERN_RC_PACKET_TOO_LARGE == 0 ? 0 : TERN_RC_QUOTA_EXCEEDED);
+                     TERN_RC_IMPLEMENTATION_SPECIFIC_ERROR); /* as docs/ternd.conf.md says */
         return;
     }
     if (c->version == 5 && tern_props_has(&pb->props, TERN_PROP_PAYLOAD_FORMAT_INDICATOR) &&

@@ -120,7 +120,7 @@ struct tn_session *tn_worker_session_new(struct tn_worker *w, tern_slice cid)
     if (!s)
         return NULL;
     s->client_id = malloc(cid.n + 1);
-    if (!s->client_id || (w->n_sess + 1 > w->tab_cap / 2 * 1 + w->tab_cap / 4 && tab_grow(w)) ||
+    if (!s->client_id || ((w->n_sess + 1) * 4 > w->tab_cap * 3 && tab_grow(w)) ||
         slot_alloc(w, &slot)) {
         free(s->client_id);
         free(s);

@@ -218,3 +218,33 @@ def test_bad_config_names_file_and_line(tmp_path):
     r = subprocess.run([TERND, "-c", str(conf)], capture_output=True, timeout=DEADLINE)
     assert r.returncode == 2
     assert b"t.conf:2: max_keepalive" in r.stderr, r.stderr
+
+
+def test_message_size_limit_refuses_large_payload_with_0x83(ternd_factory):
+    """message_size_limit: a larger payload is not forwarded; its QoS 1 flow completes with
+    PUBACK 0x83 (5.0), as docs/ternd.conf.md says; a payload at the limit goes through."""
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\n"
+                           "message_size_limit 10\n")
+    wait_port(t.port, t.proc)
+    sub, _ = connect_v5(t.port, b"msl-sub")
+    sub.sendall(b"\x82\x07\x00\x01\x00\x00\x01m\x00")  # SUBSCRIBE "m" QoS 0
+    assert sub.recv(16)[:1] == b"\x90"
+    pub, _ = connect_v5(t.port, b"msl-pub")
+    pub.sendall(b"\x32\x11\x00\x01m\x00\x05\x00" + b"x" * 11)  # QoS 1, id 5, 11 bytes
+    assert pub.recv(16)[:5] == b"\x40\x03\x00\x05\x83"
+    pub.sendall(b"\x32\x10\x00\x01m\x00\x06\x00" + b"y" * 10)  # 10 bytes: at the limit
+    assert pub.recv(16)[:4] == b"\x40\x02\x00\x06"
+    got = sub.recv(64)
+    assert got[:1] == b"\x30" and got.endswith(b"y" * 10), got.hex()
+
+
+def test_max_connections_refuses_the_extra_connection(ternd_factory):
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\n"
+                           "max_connections 2\n")
+    wait_port(t.port, t.proc)  # the probe connection has closed again
+    a, ca = connect_v5(t.port, b"mc1")
+    b, cb = connect_v5(t.port, b"mc2")
+    assert ca[0] == 0x20 and cb[0] == 0x20
+    c = socket.create_connection(("127.0.0.1", t.port), timeout=DEADLINE)
+    assert recv_all(c) == b""  # closed without a word
+    t.wait_log("max_connections (2) reached")
