@@ -8,6 +8,8 @@
  * connected client. Not a test: figures only mean something in a Release build.
  *
  * Usage: client_bench [--quick] [--compare (only libtern vs libmosquitto)] [--mosquitto PATH]
+ *                     [--window W (--compare: only this window)] [--n N (messages per run)]
+ * CPU time is the process's user + system time (getrusage), printed split as "(u+s)".
  * Owns: the broker it starts (SIGKILLed at exit). Thread: main (fd mode for both libraries).
  */
 #include <errno.h>
@@ -35,6 +37,15 @@
 static pid_t broker;
 static int port;
 static char dir[64];
+
+/* user and system CPU seconds of this process so far */
+static void cpu_s(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static double now_s(clockid_t id)
 {
@@ -121,7 +132,28 @@ static void t_conn(tern_client *c, void *ud, const struct tern_connect_event *ev
 
 struct result {
     double cpu_us_per_msg, msgs_per_s;
+    double user_us, sys_us; /* per message */
 };
+
+struct meter {
+    double u, s, t;
+};
+
+static void meter_start(struct meter *m)
+{
+    cpu_s(&m->u, &m->s);
+    m->t = now_s(CLOCK_MONOTONIC);
+}
+
+static void meter_stop(const struct meter *m, long n, struct result *r)
+{
+    double u, s, t = now_s(CLOCK_MONOTONIC);
+    cpu_s(&u, &s);
+    r->user_us = (u - m->u) * 1e6 / (double)n;
+    r->sys_us = (s - m->s) * 1e6 / (double)n;
+    r->cpu_us_per_msg = r->user_us + r->sys_us;
+    r->msgs_per_s = (double)n / (t - m->t);
+}
 
 /* n messages at QoS 1; `upfront`: all queued before connecting, else paced (<= 2 windows
  * outstanding). store: a store directory or NULL. */
@@ -145,7 +177,8 @@ static int run_tern(long n, unsigned window, bool upfront, const char *store, st
         return -1;
     }
     static const char payload[64] = "0123456789012345678901234567890123456789012345678901234567890";
-    double cpu0 = now_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now_s(CLOCK_MONOTONIC);
+    struct meter mt;
+    meter_start(&mt);
     long sent = 0;
     if (upfront)
         for (; sent < n; sent++)
@@ -160,10 +193,8 @@ static int run_tern(long n, unsigned window, bool upfront, const char *store, st
         }
         tern_client_run(c, 100);
     }
-    double cpu1 = now_s(CLOCK_PROCESS_CPUTIME_ID), t1 = now_s(CLOCK_MONOTONIC);
+    meter_stop(&mt, n, r);
     tern_client_free(c);
-    r->cpu_us_per_msg = (cpu1 - cpu0) * 1e6 / (double)n;
-    r->msgs_per_s = (double)n / (t1 - t0);
     return 0;
 }
 
@@ -185,7 +216,8 @@ static int run_mosq(long n, unsigned window, struct result *r)
     mosquitto_max_inflight_messages_set(m, window);
     mosquitto_publish_callback_set(m, m_pub);
     static const char payload[64] = "0123456789012345678901234567890123456789012345678901234567890";
-    double cpu0 = now_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now_s(CLOCK_MONOTONIC);
+    struct meter mt;
+    meter_start(&mt);
     if (mosquitto_connect(m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS)
         return -1;
     long sent = 0;
@@ -197,12 +229,10 @@ static int run_mosq(long n, unsigned window, struct result *r)
         }
         mosquitto_loop(m, 100, 1);
     }
-    double cpu1 = now_s(CLOCK_PROCESS_CPUTIME_ID), t1 = now_s(CLOCK_MONOTONIC);
+    meter_stop(&mt, n, r);
     mosquitto_disconnect(m);
     mosquitto_destroy(m);
     mosquitto_lib_cleanup();
-    r->cpu_us_per_msg = (cpu1 - cpu0) * 1e6 / (double)n;
-    r->msgs_per_s = (double)n / (t1 - t0);
     return 0;
 }
 #endif
@@ -273,6 +303,8 @@ int main(int argc, char **argv)
 {
     bool quick = false, compare = false;
     const char *mpath = "/usr/sbin/mosquitto";
+    unsigned only_w = 0;
+    long nopt = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             quick = true;
@@ -280,22 +312,38 @@ int main(int argc, char **argv)
             compare = true;
         else if (!strcmp(argv[i], "--mosquitto") && i + 1 < argc)
             mpath = argv[++i];
+        else if (!strcmp(argv[i], "--window") && i + 1 < argc)
+            only_w = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--n") && i + 1 < argc)
+            nopt = strtol(argv[++i], NULL, 10);
+        else {
+            fprintf(stderr, "usage: client_bench [--quick] [--compare] [--mosquitto PATH] "
+                            "[--window W] [--n N]\n"
+                            "  env TN_BENCH_ONLY_TERN / TN_BENCH_ONLY_MOSQ: run one library\n");
+            return strcmp(argv[i], "--help") ? 2 : 0;
+        }
     }
     if (start_broker(mpath)) {
         fprintf(stderr, "client_bench: cannot start mosquitto (%s)\n", mpath);
         return 1;
     }
-    long n = quick ? 2000 : 200000;
+    long n = nopt > 0 ? nopt : quick ? 2000 : 200000;
     struct result r, m;
     printf("libtern client bench (QoS 1, 64-byte payloads, one client, mosquitto broker)\n");
     unsigned cw[] = {20, 100, 1000};
     for (int w = 0; w < 3; w++) {
+        if (only_w) {
+            if (w)
+                break;
+            cw[0] = only_w;
+        }
         char name[64];
         if (!getenv("TN_BENCH_ONLY_MOSQ")) {
             if (run_tern(n, cw[w], false, NULL, &r))
                 return 1;
             snprintf(name, sizeof name, "libtern      window %u", cw[w]);
-            printf("%-44s %8.2f us CPU/msg %10.0f msg/s\n", name, r.cpu_us_per_msg, r.msgs_per_s);
+            printf("%-44s %8.2f us CPU/msg %10.0f msg/s (%.2f+%.2f)\n", name, r.cpu_us_per_msg,
+                   r.msgs_per_s, r.user_us, r.sys_us);
         }
         if (getenv("TN_BENCH_ONLY_TERN"))
             continue;
@@ -303,7 +351,8 @@ int main(int argc, char **argv)
         if (run_mosq(n, cw[w], &m))
             return 1;
         snprintf(name, sizeof name, "libmosquitto window %u", cw[w]);
-        printf("%-44s %8.2f us CPU/msg %10.0f msg/s\n", name, m.cpu_us_per_msg, m.msgs_per_s);
+        printf("%-44s %8.2f us CPU/msg %10.0f msg/s (%.2f+%.2f)\n", name, m.cpu_us_per_msg,
+               m.msgs_per_s, m.user_us, m.sys_us);
         printf("CPU ratio libtern/libmosquitto (window %u): %.2f\n", cw[w],
                r.cpu_us_per_msg / m.cpu_us_per_msg);
 #else

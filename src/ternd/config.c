@@ -525,6 +525,21 @@ static int opt_workers(struct parse *p, int argc, char **argv, const char *rest)
     return 0;
 }
 
+/* mosquitto's `user`: when started as root, switch to this user (and its primary group) once
+ * the listening sockets are open. "root" stays root. Checked to exist at start-up by main. */
+static int opt_user(struct parse *p, int argc, char **argv, const char *rest)
+{
+    int r = nargs(p, argc, 1, 1);
+
+    (void)rest;
+    if (r < 0)
+        return r;
+    if (strlen(argv[0]) >= sizeof(p->c->user))
+        return perr(p, "longer than %zu bytes", sizeof(p->c->user) - 1);
+    snprintf(p->c->user, sizeof(p->c->user), "%s", argv[0]);
+    return 0;
+}
+
 /* tern's own: where 5.0 clients should go while this broker stops (Server Reference with
  * DISCONNECT 0x9C "Use another server" at a graceful stop). */
 static int opt_server_reference(struct parse *p, int argc, char **argv, const char *rest)
@@ -588,6 +603,7 @@ static const struct {
     {"connection_messages", opt_connection_messages},
     {"workers", opt_workers},
     {"server_reference", opt_server_reference},
+    {"user", opt_user},
     {"per_listener_settings", opt_per_listener_settings},
     {"protocol", opt_protocol},
 };
@@ -634,7 +650,6 @@ static const struct {
     {"websockets_headers_size", "websockets"},
     {"include_dir", "include files"},
     {"pid_file", "process management"},
-    {"user", "process management"},
     {"memory_limit", "limits"},
     {"max_inflight_bytes", "limits"},
     {"max_qos", "limits"},

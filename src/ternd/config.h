@@ -73,6 +73,7 @@ struct tn_config {
     bool connection_messages;          /* default true */
     int workers;                       /* tern's own; 0 = one per online CPU ("auto", default) */
     char server_reference[256];        /* tern's own; "" = none (see docs/ternd.conf.md) */
+    char user[64];                     /* drop root to this user after binding; "" = stay */
     bool verbose;                      /* -v: log every packet (also sets log_type to all) */
 
     /* Command line, kept so that tn_config_reload() can apply it again on top of the file. */

@@ -456,7 +456,6 @@ TN_TEST(unsupported_options_say_so)
         "address 1.2.3.4",
         "bridge_cafile /x",
         "topic # both 0",
-        "user mosquitto",
         "pid_file /run/m.pid",
         "max_qos 1",
         "mount_point x/",
@@ -656,6 +655,17 @@ TN_TEST(workers_auto)
     TN_EXPECT_EQ_INT(c.workers, 0);
     TN_REQUIRE(load(&c, "workers 1024\n", err, sizeof err) == 0);
     TN_EXPECT_EQ_INT(c.workers, 1024);
+}
+
+TN_TEST(user_option)
+{
+    struct tn_config c;
+    char err[512];
+
+    TN_REQUIRE(load(&c, "user nobody\n", err, sizeof err) == 0);
+    TN_EXPECT(strcmp(c.user, "nobody") == 0);
+    TN_EXPECT(load(&c, "user\n", err, sizeof err) < 0);
+    TN_EXPECT(load(&c, "user a b\n", err, sizeof err) < 0);
 }
 
 TN_TEST(server_reference)

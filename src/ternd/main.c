@@ -11,11 +11,14 @@
  * Owns: the running tn_config and the broker. Thread: the main thread.
  */
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "config.h"
@@ -56,6 +59,29 @@ static int apply_log(const struct tn_config *c)
     /* config.h's TN_LOG_* bits are log.h's TN_L_* bits; -v adds the per-packet lines */
     unsigned types = c->log_type | (c->verbose ? TN_L_PACKET | TN_L_DEBUG : 0);
     return tn_log_setup(types, c->log_dest, c->log_file, c->log_timestamp);
+}
+
+/* mosquitto's `user`: started as root, become `user` (and its primary group) now that the
+ * listening sockets are open. Not root, or "root", or no `user` line: nothing to do. */
+static int drop_privileges(const char *user)
+{
+    struct passwd *pw;
+
+    if (!user[0] || strcmp(user, "root") == 0 || geteuid() != 0)
+        return 0;
+    pw = getpwnam(user);
+    if (!pw) {
+        tn_log(TN_L_ERR, "Error: user '%s' (option user) does not exist.", user);
+        fprintf(stderr, "ternd: user '%s' (option user) does not exist\n", user);
+        return -1;
+    }
+    if (initgroups(user, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+        tn_log(TN_L_ERR, "Error: cannot become user '%s': %s", user, strerror(errno));
+        fprintf(stderr, "ternd: cannot become user '%s': %s\n", user, strerror(errno));
+        return -1;
+    }
+    tn_log(TN_L_NOTICE, "Running as user %s.", user);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -111,6 +137,8 @@ int main(int argc, char **argv)
         tn_log(TN_L_NOTICE, "Opening listen socket on %s.",
                tn_config_listener_str(&l, buf, sizeof(buf)));
     }
+    if (drop_privileges(cfg.user) < 0)
+        return 1;
     rc = tn_broker_start(b);
     if (rc < 0) {
         tn_log(TN_L_ERR, "Error: cannot start workers: %s", strerror(-rc));
