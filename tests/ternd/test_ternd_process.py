@@ -248,3 +248,27 @@ def test_max_connections_refuses_the_extra_connection(ternd_factory):
     c = socket.create_connection(("127.0.0.1", t.port), timeout=DEADLINE)
     assert recv_all(c) == b""  # closed without a word
     t.wait_log("max_connections (2) reached")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching user needs root")
+def test_user_option_drops_root_after_binding(ternd_factory):
+    """mosquitto's `user`: started as root, ternd runs as that user once it listens."""
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\nuser nobody\n")
+    wait_port(t.port, t.proc)
+    with open("/proc/%d/status" % t.proc.pid) as f:
+        uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
+    assert all(int(u) == nobody.pw_uid for u in uids), uids
+    c, connack = connect_v5(t.port)
+    assert connack[0] == 0x20
+
+
+def test_user_option_unknown_user_stops_start(tmp_path):
+    conf = tmp_path / "t.conf"
+    conf.write_text("listener %d 127.0.0.1\nuser no-such-user-tern\n" % free_port())
+    r = subprocess.run([TERND, "-c", str(conf)], capture_output=True, timeout=DEADLINE)
+    if os.geteuid() == 0:
+        assert r.returncode == 1 and b"no-such-user-tern" in r.stderr, r.stderr
+    else:
+        pytest.skip("only root switches user")
