@@ -18,12 +18,6 @@
 #include "internal.h"
 #include "log.h"
 
-int tn_worker_init(struct tn_worker *w, struct tn_broker *b, unsigned idx);
-void tn_worker_fini(struct tn_worker *w);
-int tn_worker_listen(struct tn_worker *w, const char *host, uint16_t port, uint16_t *bound);
-int tn_worker_start(struct tn_worker *w);
-void tn_worker_stop(struct tn_worker *w);
-
 void tn_broker_conf_defaults(struct tn_broker_conf *c)
 {
     memset(c, 0, sizeof(*c));

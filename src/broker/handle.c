@@ -18,8 +18,6 @@
 #include "internal.h"
 #include "log.h"
 
-int tn_session_add_retained(struct tn_session *s, struct tn_delivery *v, uint32_t n);
-
 /* ---- routing ------------------------------------------------------------------------------ */
 
 void tn_deliver_to(struct tn_worker *w, uint64_t h, struct tn_delivery *d)

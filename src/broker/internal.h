@@ -286,6 +286,11 @@ static inline uint32_t tn_handle_slot(uint64_t h)
 }
 
 /* worker.c */
+int tn_worker_init(struct tn_worker *w, struct tn_broker *b, unsigned idx);
+void tn_worker_fini(struct tn_worker *w);
+int tn_worker_listen(struct tn_worker *w, const char *host, uint16_t port, uint16_t *bound);
+int tn_worker_start(struct tn_worker *w);
+void tn_worker_stop(struct tn_worker *w);
 uint64_t tn_cid_hash(const uint8_t *p, size_t n);
 struct tn_session *tn_worker_find_session(struct tn_worker *w, tern_slice cid);
 struct tn_session *tn_worker_session_by_handle(struct tn_worker *w, uint64_t h);
@@ -312,6 +317,8 @@ const char *tn_conn_name(const struct tn_conn *c);
 /* session.c */
 void tn_session_deliver(struct tn_session *s, struct tn_delivery *d);
 void tn_session_pump(struct tn_session *s);
+/* Stream retained messages found by a SUBSCRIBE (takes the deliveries' references). */
+int tn_session_add_retained(struct tn_session *s, struct tn_delivery *v, uint32_t n);
 void tn_session_resend(struct tn_session *s);
 int tn_session_ack(struct tn_session *s, uint8_t type, uint16_t id, uint8_t rc);
 void tn_session_attach(struct tn_session *s, struct tn_conn *c);

@@ -422,7 +422,6 @@ void tn_session_pump(struct tn_session *s)
 }
 
 /* Queue retained messages found by a SUBSCRIBE behind whatever is already being streamed. */
-int tn_session_add_retained(struct tn_session *s, struct tn_delivery *v, uint32_t n);
 int tn_session_add_retained(struct tn_session *s, struct tn_delivery *v, uint32_t n)
 {
     uint32_t left = s->rbl_n - s->rbl_i;

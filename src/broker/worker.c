@@ -388,12 +388,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int tn_worker_init(struct tn_worker *w, struct tn_broker *b, unsigned idx);
-void tn_worker_fini(struct tn_worker *w);
-int tn_worker_listen(struct tn_worker *w, const char *host, uint16_t port, uint16_t *bound);
-int tn_worker_start(struct tn_worker *w);
-void tn_worker_stop(struct tn_worker *w);
-
 int tn_worker_init(struct tn_worker *w, struct tn_broker *b, unsigned idx)
 {
     int rc;
