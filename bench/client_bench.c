@@ -301,7 +301,7 @@ static double idle_bytes(int count)
 
 int main(int argc, char **argv)
 {
-    bool quick = false, compare = false;
+    bool quick = false, compare = false, store_only = false;
     const char *mpath = "/usr/sbin/mosquitto";
     unsigned only_w = 0;
     long nopt = 0;
@@ -310,6 +310,8 @@ int main(int argc, char **argv)
             quick = true;
         else if (!strcmp(argv[i], "--compare"))
             compare = true;
+        else if (!strcmp(argv[i], "--store"))
+            store_only = true;
         else if (!strcmp(argv[i], "--mosquitto") && i + 1 < argc)
             mpath = argv[++i];
         else if (!strcmp(argv[i], "--window") && i + 1 < argc)
@@ -317,9 +319,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--n") && i + 1 < argc)
             nopt = strtol(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: client_bench [--quick] [--compare] [--mosquitto PATH] "
-                            "[--window W] [--n N]\n"
-                            "  env TN_BENCH_ONLY_TERN / TN_BENCH_ONLY_MOSQ: run one library\n");
+            fprintf(stderr,
+                    "usage: client_bench [--quick] [--compare] [--store] [--mosquitto PATH] "
+                    "[--window W] [--n N]\n"
+                    "  --store: only the store rows (no store / store, upfront and paced)\n"
+                    "  env TN_BENCH_ONLY_TERN / TN_BENCH_ONLY_MOSQ: run one library\n");
             return strcmp(argv[i], "--help") ? 2 : 0;
         }
     }
@@ -331,7 +335,7 @@ int main(int argc, char **argv)
     struct result r, m;
     printf("libtern client bench (QoS 1, 64-byte payloads, one client, mosquitto broker)\n");
     unsigned cw[] = {20, 100, 1000};
-    for (int w = 0; w < 3; w++) {
+    for (int w = 0; w < 3 && !store_only; w++) {
         if (only_w) {
             if (w)
                 break;
@@ -363,7 +367,7 @@ int main(int argc, char **argv)
     if (compare)
         return 0;
     long sizes[2] = {quick ? 1000 : 10000, quick ? 10000 : 1000000};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && !store_only; i++) {
         if (run_tern(sizes[i], 100, true, NULL, &r))
             return 1;
         char name[64];
@@ -371,7 +375,7 @@ int main(int argc, char **argv)
         printf("%-44s %8.2f us CPU/msg %10.0f msg/s\n", name, r.cpu_us_per_msg, r.msgs_per_s);
     }
     unsigned windows[] = {10, 100, 1000, 65535};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 4 && !store_only; i++) {
         if (run_tern(n, windows[i], true, NULL, &r))
             return 1;
         char name[64];
@@ -388,6 +392,17 @@ int main(int argc, char **argv)
     printf("%-44s %8.2f us CPU/msg %10.0f msg/s\n", "libtern      store (sync batch)",
            s1.cpu_us_per_msg, s1.msgs_per_s);
     printf("store slowdown: %.2fx\n", s0.msgs_per_s / s1.msgs_per_s);
+    /* paced: every loop turn has new records to sync before the wire */
+    snprintf(store, sizeof store, "%s/store-paced", dir);
+    if (run_tern(n, 100, false, NULL, &s0) || run_tern(n, 100, false, store, &s1))
+        return 1;
+    printf("%-44s %8.2f us CPU/msg %10.0f msg/s\n", "libtern      no store, paced",
+           s0.cpu_us_per_msg, s0.msgs_per_s);
+    printf("%-44s %8.2f us CPU/msg %10.0f msg/s\n", "libtern      store (sync batch), paced",
+           s1.cpu_us_per_msg, s1.msgs_per_s);
+    printf("store slowdown, paced: %.2fx\n", s0.msgs_per_s / s1.msgs_per_s);
+    if (store_only)
+        return 0;
     int idle = quick ? 50 : 1000;
     printf("heap per idle connected client (%d clients): %.0f bytes\n", idle, idle_bytes(idle));
     return 0;

@@ -15,6 +15,12 @@
  * ends it too. When the live records are under a quarter of the log, it is rewritten
  * (compacted) into tern.log.tmp, synced and renamed over tern.log.
  *
+ * Syncing (TERN_SYNC_BATCH): tn_store_sync msyncs only when a record that must be on disk
+ * before bytes go on the wire (ADD, STATE, RX2, RX2_CLEAR) was appended since the last sync.
+ * DONE records do not force one: a lost DONE only makes a replay resend a finished message
+ * (QoS 1: at least once; QoS 2: a PUBREL the server answers), and msync covers a contiguous
+ * range, so they reach the disk with the next forced sync (or on close).
+ *
  * Owns: the log's fd, its mapping, the lock file. Thread: the client's, with c->mu held.
  */
 #include <errno.h>
@@ -40,6 +46,7 @@ struct tn_store {
     size_t cap;    /* mapped/file size */
     size_t tail;   /* end of the last record */
     size_t synced; /* everything below is on disk */
+    size_t hard;   /* end of the last record that must be synced before the wire */
     size_t live;   /* bytes of records of live messages */
     char *path, *tmp;
 };
@@ -95,6 +102,8 @@ static int append(struct tn_store *s, const uint8_t *a, size_t an, const uint8_t
     put32(r + 4, fnv(r + REC_HDR, an + bn));
     __atomic_store_n((uint32_t *)(void *)r, (uint32_t)(an + bn), __ATOMIC_RELEASE);
     s->tail += need;
+    if (a[0] != TN_REC_DONE)
+        s->hard = s->tail;
     return (int)need;
 }
 
@@ -113,8 +122,8 @@ static int sync_range(struct tn_store *s)
 int tn_store_sync(tern_client *c)
 {
     struct tn_store *s = c->store;
-    if (!s || c->o.store_sync == TERN_SYNC_NONE)
-        return 0;
+    if (!s || c->o.store_sync == TERN_SYNC_NONE || s->hard <= s->synced)
+        return 0; /* nothing new but DONE records: they ride along with the next sync */
     return sync_range(s);
 }
 
@@ -419,6 +428,7 @@ int tn_store_open(tern_client *c)
         write_header(s);
     }
     s->synced = 0;
+    s->hard = s->tail; /* the replayed log must be on disk before anything is resent */
     c->store = s;
     for (struct tn_omsg *m = c->qhead; m; m = m->next)
         s->live += REC_HDR + 12 + m->len;
@@ -502,6 +512,7 @@ void tn_store_maybe_compact(tern_client *c)
     s->cap = n.cap;
     s->tail = n.tail;
     s->synced = n.tail;
+    s->hard = n.tail;
     s->live = n.tail;
     return;
 fail:

@@ -257,6 +257,7 @@ def test_user_option_drops_root_after_binding(ternd_factory):
     nobody = pwd.getpwnam("nobody")
     t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\nuser nobody\n")
     wait_port(t.port, t.proc)
+    t.wait_log("Running as user nobody.")  # the port accepts before the switch happens
     with open("/proc/%d/status" % t.proc.pid) as f:
         uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
     assert all(int(u) == nobody.pw_uid for u in uids), uids
