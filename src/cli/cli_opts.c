@@ -850,6 +850,20 @@ static int check_cfg(struct tn_cli_cfg *cfg)
     return 0;
 }
 
+int tn_cli_setup(struct tn_cli_cfg *cfg, enum tn_cli_tool tool, int argc, char **argv)
+{
+    int r;
+
+    tn_cli_cfg_init(cfg, tool);
+    r = tn_cli_parse(cfg, argc, argv);
+    if (r == 0)
+        return -1;
+    if (r == TN_CLI_HELP)
+        tn_cli_usage(tool, stdout);
+    tn_cli_cfg_fini(cfg);
+    return r == TN_CLI_HELP ? TN_CLI_EXIT_OK : TN_CLI_EXIT_ERR;
+}
+
 int tn_cli_parse(struct tn_cli_cfg *cfg, int argc, char **argv)
 {
     int i, r;

@@ -133,6 +133,11 @@ void tn_cli_cfg_fini(struct tn_cli_cfg *cfg);
  * of mosquitto's tools has been checked and the client id, if none was given, generated. */
 int tn_cli_parse(struct tn_cli_cfg *cfg, int argc, char **argv);
 
+/* What every subcommand does first: init cfg for tool and parse argv. Returns -1 when the
+ * command should run (cfg is ready), otherwise the exit status to return at once (usage
+ * printed for --help, or the error already reported); cfg is then released. */
+int tn_cli_setup(struct tn_cli_cfg *cfg, enum tn_cli_tool tool, int argc, char **argv);
+
 /* Print the usage of cfg->tool to out. */
 void tn_cli_usage(enum tn_cli_tool tool, FILE *out);
 

@@ -271,17 +271,9 @@ int tern_cmd_pub(int argc, char **argv)
         .connected = pub_connected, .readable = pub_readable, .timer = pub_timer};
     int r;
 
-    tn_cli_cfg_init(&cfg, TN_CLI_PUB);
-    r = tn_cli_parse(&cfg, argc, argv);
-    if (r == TN_CLI_HELP) {
-        tn_cli_usage(TN_CLI_PUB, stdout);
-        tn_cli_cfg_fini(&cfg);
-        return TN_CLI_EXIT_OK;
-    }
-    if (r < 0) {
-        tn_cli_cfg_fini(&cfg);
-        return TN_CLI_EXIT_ERR;
-    }
+    r = tn_cli_setup(&cfg, TN_CLI_PUB, argc, argv);
+    if (r >= 0)
+        return r;
     memset(&p, 0, sizeof(p));
     p.cfg = &cfg;
     if (load_message(&p) < 0) {

@@ -178,17 +178,9 @@ int tern_cmd_rr(int argc, char **argv)
     struct tn_cli_hooks hooks = {.connected = rr_connected, .step = rr_step};
     int r, fd;
 
-    tn_cli_cfg_init(&cfg, TN_CLI_RR);
-    r = tn_cli_parse(&cfg, argc, argv);
-    if (r == TN_CLI_HELP) {
-        tn_cli_usage(TN_CLI_RR, stdout);
-        tn_cli_cfg_fini(&cfg);
-        return TN_CLI_EXIT_OK;
-    }
-    if (r < 0) {
-        tn_cli_cfg_fini(&cfg);
-        return TN_CLI_EXIT_ERR;
-    }
+    r = tn_cli_setup(&cfg, TN_CLI_RR, argc, argv);
+    if (r >= 0)
+        return r;
     memset(&q, 0, sizeof(q));
     q.cfg = &cfg;
     if (cfg.msg_mode == TN_CLI_MSG_NONE) {

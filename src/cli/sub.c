@@ -241,17 +241,9 @@ int tern_cmd_sub(int argc, char **argv)
     size_t i;
     int r;
 
-    tn_cli_cfg_init(&cfg, TN_CLI_SUB);
-    r = tn_cli_parse(&cfg, argc, argv);
-    if (r == TN_CLI_HELP) {
-        tn_cli_usage(TN_CLI_SUB, stdout);
-        tn_cli_cfg_fini(&cfg);
-        return TN_CLI_EXIT_OK;
-    }
-    if (r < 0) {
-        tn_cli_cfg_fini(&cfg);
-        return TN_CLI_EXIT_ERR;
-    }
+    r = tn_cli_setup(&cfg, TN_CLI_SUB, argc, argv);
+    if (r >= 0)
+        return r;
     memset(&s, 0, sizeof(s));
     s.cfg = &cfg;
     memset(&cb, 0, sizeof(cb));
