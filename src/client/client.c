@@ -1436,6 +1436,32 @@ int tern_client_publish(tern_client *c, const char *topic, const void *payload, 
     return err;
 }
 
+/* Queue a SUBSCRIBE or UNSUBSCRIBE of n entries (already validated) as a request. */
+static int queue_sub_req(tern_client *c, uint8_t type, const struct tern_sub_entry *list, size_t n,
+                         const struct tern_props *props, uint64_t *mid)
+{
+    struct tern_packet p = {.type = type};
+    p.u.subscribe.packet_id = 1;
+    p.u.subscribe.count = (uint32_t)n;
+    p.u.subscribe.list = list;
+    if (props)
+        p.u.subscribe.props = *props;
+    pthread_mutex_lock(&c->mu);
+    int err = 0;
+    struct tn_req *r = req_new(c, &p, c->next_mid, &err);
+    if (r) {
+        c->next_mid++;
+        req_append(c, r);
+        if (mid)
+            *mid = r->mid;
+        wake(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return err ? tn_fail(err, "%s: cannot be encoded",
+                         type == TERN_SUBSCRIBE ? "subscribe" : "unsubscribe")
+               : 0;
+}
+
 int tern_client_subscribe(tern_client *c, const struct tern_sub_entry *subs, size_t n,
                           const struct tern_props *props, uint64_t *mid)
 {
@@ -1458,24 +1484,7 @@ int tern_client_subscribe(tern_client *c, const struct tern_sub_entry *subs, siz
         if (e->no_local && tern_shared_parse(e->filter, &(tern_slice){0}, &(tern_slice){0}) == 1)
             return tn_fail(-EINVAL, "subscribe: no local on a shared subscription [MQTT-3.8.3-4]");
     }
-    struct tern_packet p = {.type = TERN_SUBSCRIBE};
-    p.u.subscribe.packet_id = 1;
-    p.u.subscribe.count = (uint32_t)n;
-    p.u.subscribe.list = subs;
-    if (props)
-        p.u.subscribe.props = *props;
-    pthread_mutex_lock(&c->mu);
-    int err = 0;
-    struct tn_req *r = req_new(c, &p, c->next_mid, &err);
-    if (r) {
-        c->next_mid++;
-        req_append(c, r);
-        if (mid)
-            *mid = r->mid;
-        wake(c);
-    }
-    pthread_mutex_unlock(&c->mu);
-    return err ? tn_fail(err, "subscribe: cannot be encoded") : 0;
+    return queue_sub_req(c, TERN_SUBSCRIBE, subs, n, props, mid);
 }
 
 int tern_client_subscribe1(tern_client *c, const char *filter, int qos, uint64_t *mid)
@@ -1504,25 +1513,9 @@ int tern_client_unsubscribe(tern_client *c, const char *const *filters, size_t n
                            filters[i] ? filters[i] : "(null)");
         }
     }
-    struct tern_packet p = {.type = TERN_UNSUBSCRIBE};
-    p.u.subscribe.packet_id = 1;
-    p.u.subscribe.count = (uint32_t)n;
-    p.u.subscribe.list = l;
-    if (props)
-        p.u.subscribe.props = *props;
-    pthread_mutex_lock(&c->mu);
-    int err = 0;
-    struct tn_req *r = req_new(c, &p, c->next_mid, &err);
-    if (r) {
-        c->next_mid++;
-        req_append(c, r);
-        if (mid)
-            *mid = r->mid;
-        wake(c);
-    }
-    pthread_mutex_unlock(&c->mu);
+    int rc = queue_sub_req(c, TERN_UNSUBSCRIBE, l, n, props, mid);
     free(l);
-    return err ? tn_fail(err, "unsubscribe: cannot be encoded") : 0;
+    return rc;
 }
 
 int tern_client_disconnect(tern_client *c, uint8_t rc, const struct tern_props *props)
