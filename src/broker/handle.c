@@ -286,7 +286,7 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
     tern_slice cid = cn->client_id;
     char assigned[40], resp_info[224];
     bool is_assigned = false, present = false;
-    uint16_t ka = cn->keep_alive, server_ka = 0;
+    uint16_t ka = cn->keep_alive;
     struct tn_session *s;
     struct tern_packet ack = {.type = TERN_CONNACK};
     struct tern_props *ap = &ack.u.connack.props;
@@ -320,9 +320,7 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
     if (conf->max_keepalive < 65535) {
         if (ver == 5) {
             if (ka > conf->max_keepalive || ka == 0) {
-                ka = server_ka = conf->max_keepalive; /* Server Keep Alive [MQTT-3.2.2-21] */
-                if (server_ka == 0)
-                    server_ka = 0, ka = 0;
+                ka = conf->max_keepalive; /* sent as Server Keep Alive [MQTT-3.2.2-21] */
             }
         } else if (ka > conf->max_keepalive) {
             /* 3.1.1 has no way to tell the client: refuse, as mosquitto does */
@@ -411,7 +409,7 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
             ap->assigned_client_identifier = cid; /* [MQTT-3.2.2-16] */
             tern_props_set(ap, TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER);
         }
-        if (server_ka || (conf->max_keepalive < 65535 && ka != cn->keep_alive)) {
+        if (ka != cn->keep_alive) { /* only changed by the Server Keep Alive rule above */
             ap->server_keep_alive = ka;
             tern_props_set(ap, TERN_PROP_SERVER_KEEP_ALIVE);
         }

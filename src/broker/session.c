@@ -311,6 +311,12 @@ static void queue_pop(struct tn_session *s, struct tn_delivery *out)
     }
 }
 
+/* Message Expiry Interval passed [MQTT-3.3.2-5]. */
+static bool expired(const struct tn_session *s, const struct tn_msg *m)
+{
+    return m->expiry_ms && s->w->loop.now_ms >= m->expiry_ms;
+}
+
 /* ---- delivering --------------------------------------------------------------------------- */
 
 static bool online(const struct tn_session *s)
@@ -351,9 +357,7 @@ static void pace_publisher(struct tn_session *s, uint64_t origin)
 
 void tn_session_deliver(struct tn_session *s, struct tn_delivery *d)
 {
-    const struct tn_msg *m = d->msg;
-
-    if (m->expiry_ms && s->w->loop.now_ms >= m->expiry_ms) {
+    if (expired(s, d->msg)) {
         tn_delivery_release(d);
         return;
     }
@@ -382,42 +386,41 @@ void tn_session_deliver(struct tn_session *s, struct tn_delivery *d)
     send_now(s, d);
 }
 
+/* The retained backlog's next delivery, moved out (the backlog is freed when emptied). */
+static void rbl_take(struct tn_session *s, struct tn_delivery *out)
+{
+    struct tn_delivery *f = &s->rbl[s->rbl_i];
+
+    *out = *f;
+    f->msg = NULL;
+    f->more_ids = NULL;
+    if (++s->rbl_i == s->rbl_n) {
+        free(s->rbl);
+        s->rbl = NULL;
+        s->rbl_n = s->rbl_i = 0;
+    }
+}
+
+/* Move waiting messages out while flow control allows: the queue first (older), then the
+ * retained backlog of a SUBSCRIBE. */
 void tn_session_pump(struct tn_session *s)
 {
     while (online(s) && !tn_conn_tx_full(s->conn)) {
         struct tn_delivery *f = queue_front(s), d;
+        bool from_queue = f != NULL;
 
-        if (f) {
-            if (f->qos > 0 && !inf_room(s))
-                return;
-            queue_pop(s, &d);
-            if (d.msg->expiry_ms && s->w->loop.now_ms >= d.msg->expiry_ms) {
-                tn_delivery_release(&d); /* expired while queued [MQTT-3.3.2-5] */
-                continue;
-            }
-            send_now(s, &d);
-            continue;
-        }
-        if (s->rbl) {
+        if (!f && s->rbl)
             f = &s->rbl[s->rbl_i];
-            if (f->qos > 0 && !inf_room(s))
-                return;
-            d = *f;
-            f->msg = NULL;
-            f->more_ids = NULL;
-            if (++s->rbl_i == s->rbl_n) {
-                free(s->rbl);
-                s->rbl = NULL;
-                s->rbl_n = s->rbl_i = 0;
-            }
-            if (d.msg->expiry_ms && s->w->loop.now_ms >= d.msg->expiry_ms) {
-                tn_delivery_release(&d);
-                continue;
-            }
+        if (!f || (f->qos > 0 && !inf_room(s)))
+            return;
+        if (from_queue)
+            queue_pop(s, &d);
+        else
+            rbl_take(s, &d);
+        if (expired(s, d.msg))
+            tn_delivery_release(&d); /* expired while waiting [MQTT-3.3.2-5] */
+        else
             send_now(s, &d);
-            continue;
-        }
-        return;
     }
 }
 
