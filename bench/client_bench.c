@@ -392,7 +392,7 @@ int main(int argc, char **argv)
     printf("%-44s %8.2f us CPU/msg %10.0f msg/s\n", "libtern      store (sync batch)",
            s1.cpu_us_per_msg, s1.msgs_per_s);
     printf("store slowdown: %.2fx\n", s0.msgs_per_s / s1.msgs_per_s);
-    /* paced: every loop turn has new records to sync before the wire */
+    /* paced: every loop turn appends new records (the group commit syncs them per interval) */
     snprintf(store, sizeof store, "%s/store-paced", dir);
     if (run_tern(n, 100, false, NULL, &s0) || run_tern(n, 100, false, store, &s1))
         return 1;

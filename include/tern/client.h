@@ -103,8 +103,9 @@ typedef struct tern_client tern_client;
 enum tern_store_sync {
     TERN_SYNC_ALWAYS = 0, /* the record is on disk (msync/fdatasync) before publish returns */
     TERN_SYNC_BATCH = 1,  /* default: the record is in the log (it survives the process being
-                             killed) when publish returns, and synced to disk once per loop
-                             iteration, before the message goes on the wire */
+                             killed) when publish returns; group commit: on disk at most
+                             store_sync_ms later, and QoS 2 state (packet id taken, PUBREC seen,
+                             incoming id) before the packet that depends on it goes on the wire */
     TERN_SYNC_NONE = 2,   /* in the log when publish returns; never synced by libtern:
                              survives a process crash, not a power cut */
 };
@@ -236,6 +237,8 @@ struct tern_client_opts {
     /* durable state (NULL: none) */
     const char *store_dir;           /* created if missing; one client per directory (locked) */
     enum tern_store_sync store_sync; /* default TERN_SYNC_BATCH */
+    uint32_t store_sync_ms;          /* TERN_SYNC_BATCH: longest a message waits to reach the
+                                        disk, default 10, at most 60000; 0: every loop turn */
     /* TLS (enabled when tls is true) */
     bool tls;
     const char *tls_ca_file;     /* PEM CA bundle; NULL and no ca_path: system defaults */

@@ -188,6 +188,7 @@ void tern_client_opts_init(struct tern_client_opts *o)
     o->reconnect_max_ms = 30000;
     o->connect_timeout_ms = 10000;
     o->store_sync = TERN_SYNC_BATCH;
+    o->store_sync_ms = 10;
 }
 
 static bool str_ok(const char *s, size_t max)
@@ -233,6 +234,9 @@ static int opts_check(const struct tern_client_opts *o)
         return tn_fail(-EINVAL, "client_new: reconnect_min_ms must be > 0 and <= max");
     if (o->store_sync > TERN_SYNC_NONE)
         return tn_fail(-EINVAL, "client_new: bad store_sync");
+    if (o->store_sync_ms > 60000)
+        return tn_fail(-EINVAL, "client_new: store_sync_ms %u is over 60000",
+                       (unsigned)o->store_sync_ms);
     if (o->topic_alias_auto && o->version != TERN_V5)
         return tn_fail(-EINVAL, "client_new: topic aliases need MQTT 5");
     if (o->tls_version && strcmp(o->tls_version, "tlsv1.2") && strcmp(o->tls_version, "tlsv1.3"))
@@ -1294,8 +1298,10 @@ int tn_client_io(tern_client *c, unsigned events)
         if (e2 < 0)
             conn_close(c, e2, 0, NULL);
     }
-    if (c->store)
+    if (c->store) {
+        tn_store_sync(c); /* a group commit that fell due */
         tn_store_maybe_compact(c);
+    }
     trim(c);
     return err;
 }
@@ -1340,6 +1346,9 @@ int tn_client_timeout_ms(const tern_client *c)
             at = c->ping_out ? c->ping_sent + (int64_t)c->keepalive * 1000
                              : c->last_tx + (int64_t)c->keepalive * 1000;
     }
+    int64_t st = c->store ? tn_store_due_ms(c) : -1;
+    if (st >= 0 && (at < 0 || st < at))
+        at = st;
     if (at < 0)
         return -1;
     int64_t d = at - now;

@@ -211,7 +211,8 @@ int tn_store_state(tern_client *c, const struct tn_omsg *m);
 int tn_store_done(tern_client *c, uint64_t mid);
 int tn_store_rx2(tern_client *c, uint16_t pid, bool on); /* incoming QoS 2 awaiting PUBREL */
 int tn_store_rx2_clear(tern_client *c);                  /* the session is gone */
-int tn_store_sync(tern_client *c);                       /* before bytes go on the wire (BATCH) */
+int tn_store_sync(tern_client *c); /* before the wire, and each turn: what is due (BATCH) */
+int64_t tn_store_due_ms(const tern_client *c); /* when a group commit falls due, or -1 */
 void tn_store_maybe_compact(tern_client *c);
 
 /* core helpers the store uses during recovery */

@@ -15,11 +15,18 @@
  * ends it too. When the live records are under a quarter of the log, it is rewritten
  * (compacted) into tern.log.tmp, synced and renamed over tern.log.
  *
- * Syncing (TERN_SYNC_BATCH): tn_store_sync msyncs only when a record that must be on disk
- * before bytes go on the wire (ADD, STATE, RX2, RX2_CLEAR) was appended since the last sync.
- * DONE records do not force one: a lost DONE only makes a replay resend a finished message
- * (QoS 1: at least once; QoS 2: a PUBREL the server answers), and msync covers a contiguous
- * range, so they reach the disk with the next forced sync (or on close).
+ * Syncing (TERN_SYNC_BATCH) is a group commit. "Hard" records must be on disk before the
+ * packet that depends on them goes on the wire, and tn_store_sync (called before each write)
+ * msyncs when one was appended since the last sync: STATE (a QoS 2 packet id is taken, or
+ * PUBREC was seen: a restart must not reuse the id or resend a PUBLISH the server has
+ * released), RX2 and RX2_CLEAR (an incoming QoS 2 id, before its PUBREC). ADD records are
+ * "soft": a message not on disk is lost by a power cut whether or not it went out (and one
+ * that went out may have been delivered), so its PUBLISH need not wait; it reaches the disk
+ * with the next hard sync or at most store_sync_ms after it was appended, which bounds what a
+ * power cut can take and makes a steady stream cost one msync per interval, not per message.
+ * DONE records force nothing: a lost DONE only makes a replay resend a finished message
+ * (QoS 1: at least once; QoS 2: a PUBREL the server answers). msync covers a contiguous
+ * range, so everything before a synced record is on disk with it.
  *
  * Owns: the log's fd, its mapping, the lock file. Thread: the client's, with c->mu held.
  */
@@ -43,11 +50,12 @@
 struct tn_store {
     int fd, lockfd;
     uint8_t *map;
-    size_t cap;    /* mapped/file size */
-    size_t tail;   /* end of the last record */
-    size_t synced; /* everything below is on disk */
-    size_t hard;   /* end of the last record that must be synced before the wire */
-    size_t live;   /* bytes of records of live messages */
+    size_t cap;      /* mapped/file size */
+    size_t tail;     /* end of the last record */
+    size_t synced;   /* everything below is on disk */
+    size_t hard;     /* end of the last record that must be synced before the wire */
+    int64_t soft_at; /* when the oldest unsynced ADD was appended (ms), 0: none */
+    size_t live;     /* bytes of records of live messages */
     char *path, *tmp;
 };
 
@@ -102,8 +110,12 @@ static int append(struct tn_store *s, const uint8_t *a, size_t an, const uint8_t
     put32(r + 4, fnv(r + REC_HDR, an + bn));
     __atomic_store_n((uint32_t *)(void *)r, (uint32_t)(an + bn), __ATOMIC_RELEASE);
     s->tail += need;
-    if (a[0] != TN_REC_DONE)
+    if (a[0] == TN_REC_ADD) {
+        if (!s->soft_at)
+            s->soft_at = tn_now_ms();
+    } else if (a[0] != TN_REC_DONE) {
         s->hard = s->tail;
+    }
     return (int)need;
 }
 
@@ -116,15 +128,29 @@ static int sync_range(struct tn_store *s)
     if (msync(s->map + from, s->tail - from, MS_SYNC) < 0)
         return -errno;
     s->synced = s->tail;
+    s->soft_at = 0;
     return 0;
+}
+
+int64_t tn_store_due_ms(const tern_client *c)
+{
+    const struct tn_store *s = c->store;
+    if (!s || c->o.store_sync != TERN_SYNC_BATCH || !s->soft_at)
+        return -1;
+    return s->soft_at + (int64_t)c->o.store_sync_ms;
 }
 
 int tn_store_sync(tern_client *c)
 {
     struct tn_store *s = c->store;
-    if (!s || c->o.store_sync == TERN_SYNC_NONE || s->hard <= s->synced)
-        return 0; /* nothing new but DONE records: they ride along with the next sync */
-    return sync_range(s);
+    if (!s || c->o.store_sync == TERN_SYNC_NONE)
+        return 0;
+    if (s->hard > s->synced)
+        return sync_range(s);
+    int64_t due = tn_store_due_ms(c);
+    if (due >= 0 && tn_now_ms() >= due)
+        return sync_range(s);
+    return 0; /* only DONE records, or ADDs not yet due: they ride along with a later sync */
 }
 
 static int rec_add(struct tn_store *s, const struct tn_omsg *m)
@@ -512,6 +538,7 @@ void tn_store_maybe_compact(tern_client *c)
     s->cap = n.cap;
     s->tail = n.tail;
     s->synced = n.tail;
+    s->soft_at = 0;
     s->hard = n.tail;
     s->live = n.tail;
     return;

@@ -63,6 +63,11 @@ TN_TEST(opts_validation)
     tern_client_opts_init(&o);
     o.max_queued = 0;
     TN_EXPECT_EQ_INT(tern_client_new(&o, &c), -EINVAL);
+    tern_client_opts_init(&o);
+    TN_EXPECT_EQ_INT((int)o.store_sync_ms, 10);
+    o.store_sync_ms = 60001;
+    TN_EXPECT_EQ_INT(tern_client_new(&o, &c), -EINVAL);
+    TN_EXPECT(strstr(tern_client_last_error(), "store_sync_ms") != NULL);
     TN_EXPECT(c == NULL);
 }
 

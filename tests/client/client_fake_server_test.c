@@ -544,6 +544,54 @@ TN_TEST(incoming_qos2_state_survives_restart_311)
     TN_EXPECT(system(cmd) == 0);
 }
 
+/* TERN_SYNC_BATCH is a group commit: a QoS 1 PUBLISH goes out without waiting for the disk,
+ * and the client then asks to be woken when its record falls due (next timeout at most
+ * store_sync_ms, far below the keep alive) and syncs it then: the deadline goes away. A QoS 2
+ * PUBLISH waits for its packet-id record to be synced, which takes the message with it: no
+ * commit is pending once it is out. */
+TN_TEST(store_group_commit_bounds_the_sync_delay_311)
+{
+    struct fs s;
+    TN_REQUIRE(fs_listen(&s));
+    char dir[] = "/tmp/tern-gc-test-XXXXXX";
+    TN_REQUIRE(mkdtemp(dir));
+    struct ev x = {0};
+    struct tern_client_opts o;
+    tern_client_opts_init(&o);
+    o.port = (uint16_t)s.port;
+    o.client_id = "gc";
+    o.keepalive = 60;
+    o.store_dir = dir;
+    o.store_sync_ms = 300;
+    o.cb.on_connect = e_conn;
+    o.user_data = &x;
+    tern_client *c = NULL;
+    TN_REQUIRE(tern_client_new(&o, &c) == 0);
+    tern_client_connect(c);
+    TN_REQUIRE(handshake(&s, c, &x, false, NULL));
+    TN_EXPECT(tern_client_next_timeout_ms(c) > 300); /* only the keep alive is ahead */
+
+    struct tern_packet p;
+    TN_REQUIRE(tern_client_publish(c, "gc/1", "a", 1, 1, false, NULL, NULL) == 0);
+    TN_EXPECT(fs_recv(&s, c, &p, 2000) && p.type == TERN_PUBLISH && p.u.publish.qos == 1);
+    int t = tern_client_next_timeout_ms(c);
+    TN_EXPECT(t >= 0 && t <= 300); /* the unsynced record asks for a wake-up */
+    long long until = tc_now_ms() + 5000;
+    while (tern_client_next_timeout_ms(c) <= 300 && tc_now_ms() < until)
+        tern_client_run(c, 100);
+    TN_EXPECT(tern_client_next_timeout_ms(c) > 300); /* synced at its deadline */
+
+    TN_REQUIRE(tern_client_publish(c, "gc/2", "b", 1, 2, false, NULL, NULL) == 0);
+    TN_EXPECT(fs_recv(&s, c, &p, 2000) && p.type == TERN_PUBLISH && p.u.publish.qos == 2);
+    TN_EXPECT(tern_client_next_timeout_ms(c) > 300); /* synced before it went out */
+    tern_client_free(c);
+    fs_close(&s);
+    close(s.lfd);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    TN_EXPECT(system(cmd) == 0);
+}
+
 /* Several packets in ONE write(), so the client reads them in one go and collects all their
  * events before it runs a callback; then, with close_after, the EOF right behind them. */
 static bool fs_send_batch(struct fs *s, const struct tern_packet *pk, size_t n, bool close_after)
