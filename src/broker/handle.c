@@ -332,6 +332,12 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
         connack_refuse(c, ver, TERN_RC_RETAIN_NOT_SUPPORTED, 0);
         return;
     }
+    if (cn->will && ver == 5 && tern_props_has(&cn->will_props, TERN_PROP_RESPONSE_TOPIC) &&
+        !tern_topic_name_is_valid(cn->will_props.response_topic.p,
+                                  cn->will_props.response_topic.n)) {
+        connack_refuse(c, ver, TERN_RC_PROTOCOL_ERROR, 0); /* a topic name too [MQTT-3.3.2-14] */
+        return;
+    }
     if (cn->will && ver == 5 &&
         tern_props_has(&cn->will_props, TERN_PROP_PAYLOAD_FORMAT_INDICATOR) &&
         cn->will_props.payload_format_indicator == 1 &&
@@ -537,6 +543,12 @@ static void handle_publish(struct tn_conn *c, struct tern_packet *p)
             violation(c, TERN_RC_RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded");
             return;
         }
+    }
+    if (c->version == 5 && tern_props_has(&pb->props, TERN_PROP_RESPONSE_TOPIC) &&
+        !tern_topic_name_is_valid(pb->props.response_topic.p, pb->props.response_topic.n)) {
+        /* a Response Topic is a topic name: no wildcards [MQTT-3.3.2-14] */
+        violation(c, TERN_RC_PROTOCOL_ERROR, "Response Topic is not a valid topic name");
+        return;
     }
     if (conf->message_size_limit && pb->payload.n > conf->message_size_limit) {
         tn_log(TN_L_NOTICE, "Client %s: message of %zu bytes over message_size_limit dropped",
@@ -758,7 +770,7 @@ static void handle_disconnect(struct tn_conn *c, struct tern_packet *p)
     if (c->version == 5) {
         const struct tern_props *pr = &p->u.disconnect.props;
         if (tern_props_has(pr, TERN_PROP_SESSION_EXPIRY_INTERVAL)) {
-            /* 0 at CONNECT cannot become non-zero [MQTT-3.14.2-2] */
+            /* 0 at CONNECT cannot become non-zero (5.0 3.14.2.2.2) */
             if (s->expiry_s == 0 && pr->session_expiry_interval != 0) {
                 violation(c, TERN_RC_PROTOCOL_ERROR, "session expiry set at DISCONNECT");
                 return;
