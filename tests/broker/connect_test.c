@@ -792,7 +792,8 @@ TN_TEST(request_problem_information_0_v5_3_1_2_29)
 /* ---- DISCONNECT -------------------------------------------------------------------------- */
 
 /* 5.0: a Session Expiry Interval in DISCONNECT when CONNECT had none (0) is a Protocol Error
- * [MQTT-3.14.2-2] (5.0): DISCONNECT 0x82 and close. */
+ * (3.14.2.2.2, the sentence after [MQTT-3.14.2-2]; some suites cite that id for it):
+ * DISCONNECT 0x82 and close. */
 TN_TEST(disconnect_session_expiry_from_zero_v5_3_14_2_2)
 {
     struct tb_client *c = tb_client(tb_shared(), TERN_V5, "c");
