@@ -812,7 +812,13 @@ void tn_handle_frame(struct tn_conn *c, const uint8_t *frame, size_t n)
     }
     r = tern_packet_decode(frame, n, c->version, &p, &rc);
     if (r < 0) {
-        violation(c, rc ? rc : TERN_RC_MALFORMED_PACKET, tern_strerror(r));
+        /* a second CONNECT is a protocol error whatever is wrong inside it [MQTT-3.1.0-2];
+         * a code the decoder chose for CONNACK (0x84, 0x85, ...) cannot go in a DISCONNECT */
+        if ((frame[0] >> 4) == TERN_CONNECT)
+            rc = TERN_RC_PROTOCOL_ERROR;
+        else if (!rc || !tern_rc_is_valid_for(TERN_DISCONNECT, rc))
+            rc = TERN_RC_MALFORMED_PACKET;
+        violation(c, rc, tern_strerror(r));
         return;
     }
     if (tn_log_on(TN_L_PACKET))

@@ -202,6 +202,32 @@ TN_TEST(server_packets_from_client_311_4_8_0_1)
     RUN(TERN_V311, cs);
 }
 
+/* A second CONNECT is a Protocol Error whatever its body holds [MQTT-3.1.0-2]: a protocol
+ * level the broker does not speak, a wrong protocol name, a truncated body. The decoder's own
+ * answer to such a CONNECT (0x84, 0x81) is a CONNACK code; DISCONNECT must carry 0x82, a code
+ * it allows [MQTT-3.14.2-1]. Found by fuzz/broker_fuzz (ternd sent DISCONNECT 0x84). */
+TN_TEST(second_connect_bad_body_v5_3_1_0_2)
+{
+    static const struct mcase cs[] = {
+        MC("level6", P, 0, 0x10, 0x0d, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x06, 0x02, 0x00, 0x3c, 0x00,
+           0x01, 'r'),
+        MC("name", P, 0, 0x10, 0x0e, 0x00, 0x04, 'M', 'Q', 'X', 'X', 0x05, 0x02, 0x00, 0x3c, 0x00,
+           0x00, 0x01, 'r'),
+        MC("short", P, 0, 0x10, 0x04, 0x00, 0x04, 'M', 'Q'),
+    };
+    RUN(TERN_V5, cs);
+}
+
+TN_TEST(second_connect_bad_body_311_3_1_0_2)
+{
+    static const struct mcase cs[] = {
+        MC("level6", 0, 0, 0x10, 0x0d, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x06, 0x02, 0x00, 0x3c, 0x00,
+           0x01, 'r'),
+        MC("short", 0, 0, 0x10, 0x04, 0x00, 0x04, 'M', 'Q'),
+    };
+    RUN(TERN_V311, cs);
+}
+
 /* ---- truncated bodies --------------------------------------------------------------------- */
 
 TN_TEST(truncated_v5)
