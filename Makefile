@@ -23,7 +23,7 @@ CMAKE_DEBUG := -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug
 TERND := $(BUILD)/release/src/ternd/ternd
 CODEC_BENCH := $(BUILD)/release/bench/codec_bench
 
-.PHONY: help run test release debug fuzz bench clean deps deps-test format
+.PHONY: help run test release debug fuzz fuzz-broker bench clean deps deps-test format
 
 help:
 	@echo "tern - MQTT 3.1 / 3.1.1 / 5.0 broker, client library and CLI"
@@ -34,6 +34,9 @@ help:
 	@echo "  make release  build gcc -O2 into build/release"
 	@echo "  make debug    build gcc -O0 -g into build/debug"
 	@echo "  make fuzz     run every fuzz target for $(FUZZ_SECONDS) s (FUZZ_SECONDS=N)"
+	@echo "  make fuzz-broker  build gcc ASan+UBSan (build/fuzz-broker) and attack ternd over"
+	@echo "                TCP for $(FUZZ_SECONDS) s with a random seed (fuzz/broker_fuzz.c;"
+	@echo "                FUZZ_SEED=N repeats a run)"
 	@echo "  make bench    run the codec benchmark (build/release/bench/codec_bench;"
 	@echo "                BENCH_ARGS=\"--case decode311\" passes options)"
 	@echo "  make format   clang-format the C sources in place"
@@ -69,6 +72,16 @@ test:
 
 fuzz: deps-test
 	@CC=clang TERN_FUZZ_JOBS=$(JOBS) bash fuzz/run.sh $(FUZZ_SECONDS)
+
+# The network fuzzer against the ASan+UBSan ternd: hostile sessions over TCP, a liveness
+# canary, a clean SIGTERM exit (LeakSanitizer) and a clean log required. On a failure it prints
+# the seed and keeps the broker log and the bytes sent in the --out dir it names.
+FUZZ_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+fuzz-broker: deps
+	@cmake -S . -B $(BUILD)/fuzz-broker $(CMAKE_DEBUG) -DTERN_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD)/fuzz-broker -j $(JOBS) --target ternd broker_fuzz
+	@$(BUILD)/fuzz-broker/fuzz/broker_fuzz $(BUILD)/fuzz-broker/src/ternd/ternd \
+	  --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)
 
 bench: release
 	@if [ -x $(CODEC_BENCH) ]; then \
