@@ -409,7 +409,8 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
     tn_session_attach(s, c);
     TN_STAT_ADD(w, clients_connected, 1);
 
-    ack.u.connack.session_present = present; /* [MQTT-3.2.2-2] [MQTT-3.2.2-3] */
+    /* [MQTT-3.2.2-2] [MQTT-3.2.2-3]; 3.1's CONNACK has a reserved, unused byte there */
+    ack.u.connack.session_present = present && ver >= 4;
     if (ver == 5) {
         if (is_assigned) {
             ap->assigned_client_identifier = cid; /* [MQTT-3.2.2-16] */

@@ -110,6 +110,41 @@ TN_TEST(offline_queue_v5_3_1_2_5)
     offline_queue(TERN_V5);
 }
 
+/* MQTT 3.1 (MQIsdp): a session with Clean Session 0 keeps its subscription and queues QoS 1
+ * and 2 messages too; 3.1's CONNACK has no Session Present flag (that byte is reserved), so it
+ * stays 0 when the session is resumed, as mosquitto sends it. Client ids are short: 3.1 allows
+ * at most 23 bytes. */
+TN_TEST(offline_queue_v31)
+{
+    const char *t = tb_uniq("t");
+    struct tb_broker *b = tb_shared();
+    struct tern_packet got, ack;
+    struct tb_conn_opts o = {
+        .version = TERN_V31, .client_id = "v31-offline", .clean = false, .keepalive = 60};
+    struct tb_client *s = tb_connect(b, &o, &ack);
+    TN_REQUIRE(s && ack.u.connack.rc == 0);
+    TN_REQUIRE(tb_subscribe(s, t, 2, 0) == 2);
+    tb_disconnect(s, 0);
+    struct tb_client *p = tb_client(b, TERN_V311, "p");
+    TN_REQUIRE(p);
+    TN_REQUIRE(tb_publish_str(p, t, "q1", 1, false) >= 0);
+    TN_REQUIRE(tb_publish_str(p, t, "q2", 2, false) >= 0);
+    s = tb_connect(b, &o, &ack);
+    TN_REQUIRE(s);
+    TN_EXPECT_EQ_INT(ack.u.connack.rc, 0);
+    TN_EXPECT_EQ_INT(ack.u.connack.session_present, 0);
+    static const char *want[] = {"q1", "q2"};
+    for (int i = 0; i < 2; i++) {
+        TN_REQUIRE(tb_recv_publish(s, &got, TB_WAIT_MS) == 0);
+        TN_EXPECT(tb_slice_eq(got.u.publish.payload, want[i]));
+        TN_EXPECT_EQ_INT(got.u.publish.qos, i + 1);
+        TN_REQUIRE(tb_ack(s, &got) == 0);
+    }
+    tb_disconnect(s, 0);
+    o.clean = true;
+    tb_disconnect(tb_connect(b, &o, &ack), 0);
+}
+
 /* ---- re-sending on reconnect -------------------------------------------------------------- */
 
 /* An unacknowledged QoS 1 or 2 PUBLISH is re-sent on reconnect with DUP 1 and the same packet

@@ -23,7 +23,7 @@ import time
 DEADLINE = 10.0
 
 # -V spellings of Debian 12's mosquitto_pub/sub 2.0.11.
-MOSQ_V = {"311": "mqttv311", "5": "mqttv5"}
+MOSQ_V = {"31": "mqttv31", "311": "mqttv311", "5": "mqttv5"}
 
 # Marker that starts every message line mosquitto_sub prints with Sub's -F format, so the
 # debug lines -d prints ("Client ... received SUBACK") are told apart from messages.

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """tests/broker_interop/test_mosquitto_clients.py - the broker driven by Debian's mosquitto_pub
-and mosquitto_sub (libmosquitto 2.0.11) at MQTT 3.1.1 (-V mqttv311) and 5.0 (-V mqttv5):
+and mosquitto_sub (libmosquitto 2.0.11) at MQTT 3.1 (-V mqttv31), 3.1.1 (-V mqttv311) and 5.0
+(-V mqttv5):
 QoS 0/1/2 delivery and order, retained messages, wildcards, $SYS, Wills, 5.0 properties,
 message expiry, a 1 MB payload and 10,000 QoS 1 messages.
 
@@ -16,7 +17,7 @@ import pytest
 
 from broker_util import DEADLINE, wait_for
 
-VERSIONS = ["311", "5"]
+VERSIONS = ["31", "311", "5"]
 
 
 def lines(*msgs):
