@@ -30,6 +30,10 @@ void tn_broker_conf_defaults(struct tn_broker_conf *c)
     c->sys_interval = 10;
     c->connection_messages = true;
     c->max_topic_alias = 10;
+    c->max_qos = 2;
+    c->allow_zero_length_clientid = true;
+    snprintf(c->auto_id_prefix, sizeof(c->auto_id_prefix), "auto-");
+    c->set_tcp_nodelay = true;
 }
 
 static void msg_ref(void *m)

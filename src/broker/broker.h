@@ -40,6 +40,12 @@ struct tn_broker_conf {
     bool connection_messages;
     uint16_t max_topic_alias;   /* aliases a client may set (Topic Alias Maximum we announce) */
     char server_reference[256]; /* "": none; else sent with DISCONNECT 0x9C at a graceful stop */
+    uint8_t max_qos;            /* 0..2: highest QoS a client may publish, subscribe (granted)
+                                   and use for its will; read at CONNECT for that connection */
+    bool allow_zero_length_clientid; /* false: refuse an empty client id instead of assigning */
+    char auto_id_prefix[64];         /* assigned client ids: prefix + 16 hex digits */
+    bool set_tcp_nodelay;            /* TCP_NODELAY on accepted sockets */
+    bool upgrade_outgoing_qos;       /* non-standard: deliver at the subscription's QoS */
 };
 
 void tn_broker_conf_defaults(struct tn_broker_conf *c);

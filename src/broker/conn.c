@@ -118,7 +118,8 @@ void tn_conn_accept(struct tn_worker *w, int fd, const char *peer)
         close(fd);
         return;
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (tn_conf(w->b)->set_tcp_nodelay) /* set_tcp_nodelay false: keep Nagle's algorithm */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
     c->io = (struct tn_io){.fd = fd, .fn = on_io, .ctx = c};
     c->state = TN_CONN_NEW;

@@ -83,6 +83,8 @@ static int match_cmp(const void *a, const void *b)
 size_t tn_route(struct tn_worker *w, struct tn_msg *m)
 {
     size_t n, i, j, count = 0;
+    /* upgrade_outgoing_qos (non-standard, off by default): the subscription's QoS instead */
+    bool up = tn_conf(w->b)->upgrade_outgoing_qos;
 
     w->m_n = 0;
     tn_router_match(w->b->router, (tern_slice){m->topic, m->topic_n}, match_cb, w);
@@ -102,7 +104,7 @@ size_t tn_route(struct tn_worker *w, struct tn_msg *m)
             /* No Local: not back to the publisher's own connection [MQTT-3.8.3-3] */
             if (x->o.no_local && x->h == m->origin)
                 continue;
-            q = m->qos < x->o.qos ? m->qos : x->o.qos;
+            q = up || x->o.qos < m->qos ? x->o.qos : m->qos;
             if (!any || q > qos)
                 qos = q;
             any = true;
@@ -238,14 +240,15 @@ static void connect_error(struct tn_conn *c, const uint8_t *frame, size_t n,
     tn_conn_close(c, -1, "bad connect");
 }
 
-static void assign_client_id(struct tn_worker *w, char *out, size_t cap)
+/* auto_id_prefix (default "auto-") and 16 hex digits. */
+static void assign_client_id(struct tn_worker *w, const char *prefix, char *out, size_t cap)
 {
     static _Atomic uint64_t ctr;
     unsigned n = w->b->n_workers;
 
     for (;;) {
         uint64_t v = atomic_fetch_add(&ctr, 1) * 0x9E3779B97F4A7C15ull ^ w->loop.now_ms;
-        snprintf(out, cap, "auto-%016llX", (unsigned long long)v);
+        snprintf(out, cap, "%s%016llX", prefix, (unsigned long long)v);
         /* pick one homed on this worker: no hand-off needed */
         if (tn_cid_hash((const uint8_t *)out, strlen(out)) % n == w->idx)
             return;
@@ -284,7 +287,7 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
     struct tern_connect *cn = &p->u.connect;
     uint8_t ver = cn->version;
     tern_slice cid = cn->client_id;
-    char assigned[40], resp_info[224];
+    char assigned[sizeof(conf->auto_id_prefix) + 20], resp_info[224];
     bool is_assigned = false, present = false;
     uint16_t ka = cn->keep_alive;
     struct tn_session *s;
@@ -299,7 +302,13 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
             connack_refuse(c, ver, TERN_RC_CLIENT_IDENTIFIER_NOT_VALID, 0x02);
             return;
         }
-        assign_client_id(w, assigned, sizeof(assigned));
+        /* allow_zero_length_clientid false: refused as mosquitto does (3.1.1 0x02 "identifier
+         * rejected" [MQTT-3.1.3-9]; 5.0 0x85) */
+        if (!conf->allow_zero_length_clientid) {
+            connack_refuse(c, ver, TERN_RC_CLIENT_IDENTIFIER_NOT_VALID, 0x02);
+            return;
+        }
+        assign_client_id(w, conf->auto_id_prefix, assigned, sizeof(assigned));
         cid = tern_slice_cstr(assigned);
         is_assigned = true;
     } else if (ver == 3 && cid.n > 23) {
@@ -327,6 +336,19 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
             connack_refuse(c, ver, TERN_RC_CLIENT_IDENTIFIER_NOT_VALID, 0x02);
             return;
         }
+    }
+    if (cn->will && cn->will_qos > conf->max_qos) {
+        /* Will QoS above max_qos: 5.0 CONNACK 0x9B [MQTT-3.2.2-12]; 3.1.1 cannot say it, so
+         * the connection is closed without CONNACK, as mosquitto does */
+        if (ver == 5) {
+            connack_refuse(c, ver, TERN_RC_QOS_NOT_SUPPORTED, 0);
+        } else {
+            tn_log(TN_L_NOTICE, "Client %s: will QoS %u above max_qos %u, closing", c->peer,
+                   cn->will_qos, conf->max_qos);
+            c->will_on_close = false;
+            tn_conn_close(c, -1, "will QoS above max_qos");
+        }
+        return;
     }
     if (cn->will && cn->will_retain && !conf->retain_available && ver == 5) {
         connack_refuse(c, ver, TERN_RC_RETAIN_NOT_SUPPORTED, 0);
@@ -396,6 +418,7 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
     c->version = ver;
     c->keepalive = ka;
     c->recv_max_in = recv_max_in;
+    c->max_qos = conf->max_qos;
     if (ver == 5) {
         if (tern_props_has(&cn->props, TERN_PROP_MAXIMUM_PACKET_SIZE))
             c->max_out_packet = cn->props.maximum_packet_size;
@@ -427,6 +450,10 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
         if (c->alias_in_max) {
             ap->topic_alias_maximum = c->alias_in_max;
             tern_props_set(ap, TERN_PROP_TOPIC_ALIAS_MAXIMUM);
+        }
+        if (c->max_qos < 2) { /* absent means 2 [MQTT-3.2.2-9] */
+            ap->maximum_qos = c->max_qos;
+            tern_props_set(ap, TERN_PROP_MAXIMUM_QOS);
         }
         if (!conf->retain_available) {
             ap->retain_available = 0;
@@ -491,6 +518,12 @@ static void handle_publish(struct tn_conn *c, struct tern_packet *p)
     uint8_t okrc;
 
     TN_STAT_ADD(w, msgs_recv, 1);
+    if (pb->qos > c->max_qos) {
+        /* above the Maximum QoS we announced: 5.0 DISCONNECT 0x9B [MQTT-3.2.2-11]; 3.1.1 does
+         * not know max_qos: closed, as mosquitto does */
+        violation(c, TERN_RC_QOS_NOT_SUPPORTED, "PUBLISH QoS above max_qos");
+        return;
+    }
     if (c->version == 5) {
         struct tern_props *pr = &pb->props;
         /* a client must not send Subscription Identifiers [MQTT-3.3.4-6] */
@@ -626,6 +659,7 @@ struct rcoll {
 static void collect_retained(struct tn_worker *w, struct rcoll *rc, tern_slice filter,
                              const struct tn_sub_opts *o)
 {
+    bool up = tn_conf(w->b)->upgrade_outgoing_qos;
     void **msgs = NULL;
     ssize_t k = tn_retained_collect(w->b->retained, filter, &msgs);
 
@@ -647,7 +681,7 @@ static void collect_retained(struct tn_worker *w, struct rcoll *rc, tern_slice f
         struct tn_msg *m = msgs[i];
         /* sent because of a new subscription: RETAIN set [MQTT-3.3.1-8] (3.1.1: -8) */
         rc->v[rc->n++] = (struct tn_delivery){.msg = m,
-                                              .qos = m->qos < o->qos ? m->qos : o->qos,
+                                              .qos = up || o->qos < m->qos ? o->qos : m->qos,
                                               .flags = TN_DLV_RETAIN,
                                               .sub_id = o->sub_id};
     }
@@ -676,7 +710,9 @@ static void handle_subscribe(struct tn_conn *c, struct tern_packet *p)
     while (tern_sub_iter_next(&it, &e) == 1 && i < sb->count) {
         tern_slice g, f;
         bool shared = e.filter.n >= 7 && !memcmp(e.filter.p, "$share/", 7);
-        struct tn_sub_opts o = {.qos = e.qos,
+        /* granted at most max_qos; the request itself is fine [MQTT-3.2.2-10] */
+        uint8_t gq = e.qos < c->max_qos ? e.qos : c->max_qos;
+        struct tn_sub_opts o = {.qos = gq,
                                 .no_local = e.no_local,
                                 .rap = e.retain_as_published,
                                 .rh = e.retain_handling,
@@ -704,15 +740,15 @@ static void handle_subscribe(struct tn_conn *c, struct tern_packet *p)
             rcs[i++] = c->version == 5 ? TERN_RC_UNSPECIFIED_ERROR : 0x80;
             continue;
         }
-        rcs[i++] = e.qos; /* granted: we support QoS 2 */
+        rcs[i++] = gq;
         if (s->expiry_s)
             w->b->store->ops->sub_put(
                 w->b->store, (tern_slice){(const uint8_t *)s->client_id, s->cid_n}, e.filter,
-                (uint8_t)(e.qos | e.no_local << 2 | e.retain_as_published << 3 |
+                (uint8_t)(gq | e.no_local << 2 | e.retain_as_published << 3 |
                           e.retain_handling << 4),
                 sub_id);
         if (tn_log_on(TN_L_SUBSCRIBE))
-            tn_log(TN_L_SUBSCRIBE, "%s %u %.*s", s->client_id, e.qos, TERN_SLICE_FMT(e.filter));
+            tn_log(TN_L_SUBSCRIBE, "%s %u %.*s", s->client_id, gq, TERN_SLICE_FMT(e.filter));
         /* retained messages: Retain Handling 0 always, 1 only for a new subscription, 2 never
          * [MQTT-3.3.1-9] [MQTT-3.3.1-10]; never for shared subscriptions [MQTT-3.8.4-?] */
         if (!shared && (o.rh == 0 || (o.rh == 1 && r == 1)))

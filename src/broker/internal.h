@@ -176,6 +176,7 @@ struct tn_conn {
     char **alias_in; /* [max_topic_alias + 1], lazily */
     uint16_t alias_in_max;
     uint16_t recv_max_in;        /* the Receive Maximum we announced */
+    uint8_t max_qos;             /* max_qos in force when it connected (reload: new ones) */
     struct tn_conn *next, *prev; /* worker's list of connections */
     struct tn_conn *flush_next;  /* worker's flush list */
 };

@@ -15,11 +15,16 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "tern/codec.h"
 
 #define LINE_MAX_LEN 65536
 #define MAX_TOKENS 16
@@ -59,6 +64,14 @@ void tn_config_defaults(struct tn_config *c)
     c->log_timestamp = true;
     c->connection_messages = true;
     c->workers = 0;
+    c->max_qos = 2;
+    c->max_topic_alias = 10;
+    c->allow_zero_length_clientid = true;
+    snprintf(c->auto_id_prefix, sizeof c->auto_id_prefix, "auto-");
+    c->set_tcp_nodelay = true; /* mosquitto: false; see docs/ternd.conf.md */
+    c->check_retain_source = true;
+    snprintf(c->persistence_file, sizeof c->persistence_file, "mosquitto.db");
+    c->autosave_interval = 1800;
     c->def_port = DEFAULT_PORT;
 }
 
@@ -221,12 +234,15 @@ static int duration_parse(const char *s, int64_t *out)
 
 struct parse {
     struct tn_config *c;
-    const char *file; /* as the user named it, for messages */
+    const char *file; /* as the user named it (or include_dir/NAME), for messages */
     unsigned line;
     const char *opt; /* option being parsed */
     char *err;
     size_t errlen;
-    bool log_dest_set, log_type_set, max_conn_set;
+    unsigned level; /* 0: the main file; 1: a file read by include_dir */
+    dev_t main_dev; /* the main file, which an include_dir must not contain */
+    ino_t main_ino;
+    bool log_dest_set, log_type_set, max_conn_set; /* shared by the main and included files */
 };
 
 __attribute__((format(printf, 2, 3))) static int perr(struct parse *p, const char *fmt, ...)
@@ -294,6 +310,8 @@ static int get_port(struct parse *p, const char *s, uint16_t *out)
     return 0;
 }
 
+/* argv: the values (the option name excluded); rest: the line from the first value on, blanks
+ * kept, for values that may contain blanks (paths), as mosquitto reads them. */
 typedef int (*opt_fn)(struct parse *p, int argc, char **argv, const char *rest);
 
 static int opt_listener(struct parse *p, int argc, char **argv, const char *rest)
@@ -396,6 +414,68 @@ BOOL_OPT(opt_queue_qos0_messages, queue_qos0_messages)
 BOOL_OPT(opt_retain_available, retain_available)
 BOOL_OPT(opt_log_timestamp, log_timestamp)
 BOOL_OPT(opt_connection_messages, connection_messages)
+BOOL_OPT(opt_allow_zero_length_clientid, allow_zero_length_clientid)
+BOOL_OPT(opt_set_tcp_nodelay, set_tcp_nodelay)
+BOOL_OPT(opt_upgrade_outgoing_qos, upgrade_outgoing_qos)
+BOOL_OPT(opt_check_retain_source, check_retain_source)
+BOOL_OPT(opt_persistence, persistence)
+BOOL_OPT(opt_autosave_on_changes, autosave_on_changes)
+INT_OPT(opt_max_qos, max_qos, uint8_t, 0, 2)
+INT_OPT(opt_max_topic_alias, max_topic_alias, uint16_t, 0, 65535)
+INT_OPT(opt_autosave_interval, autosave_interval, uint32_t, 0, INT32_MAX)
+
+/* Deprecated in mosquitto 2, which ignores it. tern sends a message once per client however
+ * many of its subscriptions match, so either value means nothing here; main says so. */
+static int opt_allow_duplicate_messages(struct parse *p, int argc, char **argv, const char *rest)
+{
+    bool v = false;
+    int r = get_bool(p, argc, argv, &v);
+
+    (void)rest;
+    if (r == 0)
+        p->c->dup_msgs_set = true;
+    return r;
+}
+
+/* A value that is the rest of the line (a path may contain blanks), at most cap - 1 bytes. */
+static int get_text(struct parse *p, int argc, const char *rest, char *out, size_t cap)
+{
+    if (argc < 1)
+        return perr(p, "missing value");
+    if (strlen(rest) >= cap)
+        return perr(p, "longer than %zu bytes", cap - 1);
+    snprintf(out, cap, "%s", rest);
+    return 0;
+}
+
+#define TEXT_OPT(fname, field)                                                                     \
+    static int fname(struct parse *p, int argc, char **argv, const char *rest)                     \
+    {                                                                                              \
+        (void)argv;                                                                                \
+        return get_text(p, argc, rest, p->c->field, sizeof p->c->field);                           \
+    }
+TEXT_OPT(opt_pid_file, pid_file)
+TEXT_OPT(opt_persistence_location, persistence_location)
+TEXT_OPT(opt_persistence_file, persistence_file)
+
+/* The prefix goes into 5.0 CONNACK's Assigned Client Identifier, a UTF-8 string: no control
+ * characters either, as it also ends up in log lines. */
+static int opt_auto_id_prefix(struct parse *p, int argc, char **argv, const char *rest)
+{
+    char v[sizeof p->c->auto_id_prefix];
+    int r = get_text(p, argc, rest, v, sizeof v);
+
+    (void)argv;
+    if (r < 0)
+        return r;
+    for (const unsigned char *q = (const unsigned char *)v; *q; q++)
+        if (*q < 0x20 || *q == 0x7F)
+            return perr(p, "contains a control character");
+    if (!tern_utf8_is_valid((const uint8_t *)v, strlen(v)))
+        return perr(p, "is not valid UTF-8");
+    memcpy(p->c->auto_id_prefix, v, sizeof v);
+    return 0;
+}
 
 static int opt_persistent_client_expiration(struct parse *p, int argc, char **argv,
                                             const char *rest)
@@ -428,9 +508,12 @@ static int opt_log_dest(struct parse *p, int argc, char **argv, const char *rest
             return perr(p, "'file' needs a path");
         if (c->log_dest & TN_LOGDEST_FILE)
             return perr(p, "only one 'file' destination may be given");
+        rest += 4; /* "file", then the rest of the line: a path may contain spaces */
+        while (*rest == ' ' || *rest == '\t')
+            rest++;
         if (strlen(rest) >= sizeof c->log_file)
             return perr(p, "path too long");
-        strcpy(c->log_file, rest); /* the rest of the line: a path may contain spaces */
+        strcpy(c->log_file, rest);
         bit = TN_LOGDEST_FILE;
     } else {
         int r = nargs(p, argc, 1, 1);
@@ -578,6 +661,8 @@ static int opt_protocol(struct parse *p, int argc, char **argv, const char *rest
     return perr(p, "unknown protocol '%.64s' (mqtt)", argv[0]);
 }
 
+static int opt_include_dir(struct parse *p, int argc, char **argv, const char *rest);
+
 static const struct {
     const char *name;
     opt_fn fn;
@@ -606,6 +691,21 @@ static const struct {
     {"user", opt_user},
     {"per_listener_settings", opt_per_listener_settings},
     {"protocol", opt_protocol},
+    {"include_dir", opt_include_dir},
+    {"pid_file", opt_pid_file},
+    {"persistence", opt_persistence},
+    {"persistence_location", opt_persistence_location},
+    {"persistence_file", opt_persistence_file},
+    {"autosave_interval", opt_autosave_interval},
+    {"autosave_on_changes", opt_autosave_on_changes},
+    {"max_qos", opt_max_qos},
+    {"max_topic_alias", opt_max_topic_alias},
+    {"allow_zero_length_clientid", opt_allow_zero_length_clientid},
+    {"auto_id_prefix", opt_auto_id_prefix},
+    {"set_tcp_nodelay", opt_set_tcp_nodelay},
+    {"upgrade_outgoing_qos", opt_upgrade_outgoing_qos},
+    {"check_retain_source", opt_check_retain_source},
+    {"allow_duplicate_messages", opt_allow_duplicate_messages},
 };
 
 /* Mosquitto options tern does not implement yet, with the feature they belong to. They are
@@ -621,8 +721,6 @@ static const struct {
     {"auth_plugin", "plugins"},
     {"auth_plugin_deny_special_chars", "plugins"},
     {"plugin", "plugins"},
-    {"allow_zero_length_clientid", "authentication"},
-    {"auto_id_prefix", "authentication"},
     {"clientid_prefixes", "authentication"},
     {"use_identity_as_username", "TLS"},
     {"use_subject_as_username", "TLS"},
@@ -640,27 +738,14 @@ static const struct {
     {"tls_engine_kpass_sha1", "TLS"},
     {"tls_keyform", "TLS"},
     {"tls_version", "TLS"},
-    {"persistence", "persistence"},
-    {"persistence_file", "persistence"},
-    {"persistence_location", "persistence"},
-    {"autosave_interval", "persistence"},
-    {"autosave_on_changes", "persistence"},
     {"http_dir", "websockets"},
     {"websockets_log_level", "websockets"},
     {"websockets_headers_size", "websockets"},
-    {"include_dir", "include files"},
-    {"pid_file", "process management"},
     {"memory_limit", "limits"},
     {"max_inflight_bytes", "limits"},
-    {"max_qos", "limits"},
-    {"max_topic_alias", "limits"},
     {"mount_point", "listeners"},
     {"socket_domain", "listeners"},
     {"bind_interface", "listeners"},
-    {"set_tcp_nodelay", "listeners"},
-    {"upgrade_outgoing_qos", "delivery"},
-    {"check_retain_source", "delivery"},
-    {"allow_duplicate_messages", "delivery"},
     {"log_facility", "logging"},
     {"log_timestamp_format", "logging"},
     {"connection", "bridges"},
@@ -709,7 +794,8 @@ static int parse_line(struct parse *p, char *line)
 {
     char *argv[MAX_TOKENS], *cut[MAX_TOKENS];
     char cut_ch[MAX_TOKENS];
-    char rest[TN_CONFIG_PATH_MAX + 1] = "";
+    /* twice the longest text value: a truncated rest is still too long for any of them */
+    char rest[2 * TN_CONFIG_PATH_MAX] = "";
     size_t len = strlen(line);
     int n = 0, ncut = 0;
     char *s = line, *end;
@@ -721,8 +807,9 @@ static int parse_line(struct parse *p, char *line)
         s++;
     if (*s == '\0' || *s == '#')
         return 0;
-    /* Split in place, remembering what each cut replaced so that the text from the third
-     * token on can be given whole (log_dest file PATH, where a path may contain blanks). */
+    /* Split in place, remembering what each cut replaced so that the text from the second
+     * token on can be given whole (pid_file PATH, log_dest file PATH: a path may contain
+     * blanks). */
     while (*s) {
         if (n == MAX_TOKENS) {
             p->opt = argv[0];
@@ -739,9 +826,9 @@ static int parse_line(struct parse *p, char *line)
                 s++;
         }
     }
-    if (n > 2) {
+    if (n > 1) {
         size_t k = 0;
-        for (const char *q = argv[2]; q < end && k < sizeof rest - 1; q++) {
+        for (const char *q = argv[1]; q < end && k < sizeof rest - 1; q++) {
             char ch = *q;
             for (int i = 0; i < ncut; i++)
                 if (cut[i] == q)
@@ -760,14 +847,174 @@ static int parse_line(struct parse *p, char *line)
     return -EINVAL;
 }
 
+/* Parse the lines of an open file into p (p->file names it; p->line counts from 0). */
+static int parse_stream(struct parse *p, FILE *f)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int r = 0;
+
+    p->line = 0;
+    errno = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        char *s = line;
+        p->line++;
+        if ((size_t)n > LINE_MAX_LEN) {
+            set_err(p->err, p->errlen, "%s:%u: line longer than %d bytes", p->file, p->line,
+                    LINE_MAX_LEN);
+            r = -EINVAL;
+            break;
+        }
+        if (strlen(line) != (size_t)n) {
+            set_err(p->err, p->errlen, "%s:%u: line contains a NUL byte", p->file, p->line);
+            r = -EINVAL;
+            break;
+        }
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (p->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3; /* UTF-8 byte order mark */
+        if ((r = parse_line(p, s)) < 0)
+            break;
+        errno = 0;
+    }
+    if (r == 0 && ferror(f)) {
+        r = errno ? -errno : -EIO;
+        set_err(p->err, p->errlen, "%s: read error: %s", p->file, strerror(-r));
+    }
+    free(line);
+    return r;
+}
+
+/* mosquitto's include_dir order (its scmp_p): letter by letter, case-insensitively first, then
+ * upper case before lower case of the same letter: 00.conf 01.conf A.conf a.conf B.conf. */
+static int include_cmp(const void *a, const void *b)
+{
+    const unsigned char *x = *(const unsigned char *const *)a;
+    const unsigned char *y = *(const unsigned char *const *)b;
+
+    for (; *x && *y; x++, y++) {
+        int d = toupper(*x) - toupper(*y);
+        if (d == 0)
+            d = *x - *y;
+        if (d != 0)
+            return d;
+    }
+    return *x - *y;
+}
+
+static void names_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The names in dir ending in ".conf" (more than the suffix, as in mosquitto), sorted. */
+static int include_list(struct parse *p, const char *dir, char ***out, size_t *nout)
+{
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    DIR *d = opendir(dir);
+
+    if (!d)
+        return perr(p, "cannot open directory '%s': %s", dir, strerror(errno));
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len <= 5 || strcmp(de->d_name + len - 5, ".conf") != 0)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nv = realloc(v, ncap * sizeof *nv);
+            if (!nv)
+                break;
+            v = nv;
+            cap = ncap;
+        }
+        if (!(v[n] = strdup(de->d_name)))
+            break;
+        n++;
+    }
+    closedir(d);
+    if (de) {
+        names_free(v, n);
+        return perr(p, "out of memory");
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, include_cmp);
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+/* mosquitto's include_dir: read every DIR/\*.conf now, in include_cmp order. Only the main file
+ * may use it (mosquitto: "only valid in the main configuration file"). */
+static int opt_include_dir(struct parse *p, int argc, char **argv, const char *rest)
+{
+    char dir[TN_CONFIG_PATH_MAX], path[TN_CONFIG_PATH_MAX];
+    const char *file = p->file, *opt = p->opt;
+    unsigned line = p->line;
+    char **names = NULL;
+    size_t n = 0, dlen;
+    int r;
+
+    (void)argv;
+    if (p->level > 0)
+        return perr(p, "only allowed in the main configuration file, not in an included one");
+    if ((r = get_text(p, argc, rest, dir, sizeof dir)) < 0)
+        return r;
+    dlen = strlen(dir);
+    while (dlen > 1 && dir[dlen - 1] == '/')
+        dir[--dlen] = '\0';
+    if ((r = include_list(p, dir, &names, &n)) < 0)
+        return r;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        struct stat st;
+        FILE *f;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= sizeof path) {
+            r = perr(p, "%s/%s: path too long", dir, names[i]);
+            break;
+        }
+        if (stat(path, &st) < 0) {
+            r = -errno;
+            set_err(p->err, p->errlen, "%s: cannot open: %s", path, strerror(errno));
+            break;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            r = perr(p, "%s is not a regular file", path);
+            break;
+        }
+        if (st.st_dev == p->main_dev && st.st_ino == p->main_ino) {
+            r = perr(p, "'%s' contains the main configuration file (%s)", dir, names[i]);
+            break;
+        }
+        if (!(f = fopen(path, "r"))) {
+            r = -errno;
+            set_err(p->err, p->errlen, "%s: cannot open: %s", path, strerror(errno));
+            break;
+        }
+        p->level = 1;
+        p->file = path;
+        r = parse_stream(p, f);
+        fclose(f);
+        p->level = 0;
+        p->file = file;
+        p->line = line;
+        p->opt = opt;
+    }
+    names_free(names, n);
+    return r;
+}
+
 int tn_config_load_file(struct tn_config *c, const char *path, char *err, size_t errlen)
 {
     struct parse p = {.c = c, .file = path, .err = err, .errlen = errlen};
-    char *line = NULL, *abs;
-    size_t cap = 0;
-    ssize_t n;
+    struct stat st;
+    char *abs;
     FILE *f;
-    int r = 0;
+    int r;
 
     if (strlen(path) >= sizeof c->path) {
         set_err(err, errlen, "%.64s...: path too long", path);
@@ -779,36 +1026,14 @@ int tn_config_load_file(struct tn_config *c, const char *path, char *err, size_t
         set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return r;
     }
+    if (fstat(fileno(f), &st) == 0) {
+        p.main_dev = st.st_dev;
+        p.main_ino = st.st_ino;
+    }
     abs = realpath(path, NULL);
     snprintf(c->path, sizeof c->path, "%s", abs && strlen(abs) < sizeof c->path ? abs : path);
     free(abs);
-    errno = 0;
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        char *s = line;
-        p.line++;
-        if ((size_t)n > LINE_MAX_LEN) {
-            set_err(err, errlen, "%s:%u: line longer than %d bytes", path, p.line, LINE_MAX_LEN);
-            r = -EINVAL;
-            break;
-        }
-        if (strlen(line) != (size_t)n) {
-            set_err(err, errlen, "%s:%u: line contains a NUL byte", path, p.line);
-            r = -EINVAL;
-            break;
-        }
-        if (n > 0 && line[n - 1] == '\n')
-            line[--n] = '\0';
-        if (p.line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
-            s += 3; /* UTF-8 byte order mark */
-        if ((r = parse_line(&p, s)) < 0)
-            break;
-        errno = 0;
-    }
-    if (r == 0 && ferror(f)) {
-        r = errno ? -errno : -EIO;
-        set_err(err, errlen, "%s: read error: %s", path, strerror(-r));
-    }
-    free(line);
+    r = parse_stream(&p, f);
     fclose(f);
     return r;
 }
@@ -1056,6 +1281,11 @@ int tn_config_restart_needed(const struct tn_config *old, const struct tn_config
         msg_append(msg, msglen, " -> ");
         listeners_str(neu, msg, msglen);
         msg_append(msg, msglen, "): restart ternd to apply\n");
+        n++;
+    }
+    if (strcmp(old->pid_file, neu->pid_file) != 0) {
+        msg_append(msg, msglen, "pid_file changed ('%s' -> '%s'): restart ternd to apply\n",
+                   old->pid_file, neu->pid_file);
         n++;
     }
     if (old->workers != neu->workers) {

@@ -74,7 +74,21 @@ struct tn_config {
     int workers;                       /* tern's own; 0 = one per online CPU ("auto", default) */
     char server_reference[256];        /* tern's own; "" = none (see docs/ternd.conf.md) */
     char user[64];                     /* drop root to this user after binding; "" = stay */
-    bool verbose;                      /* -v: log every packet (also sets log_type to all) */
+    char pid_file[TN_CONFIG_PATH_MAX]; /* written once listening; "" = none (not reloaded) */
+    uint8_t max_qos;                   /* 0..2, default 2: highest QoS a client may use */
+    uint16_t max_topic_alias;          /* Topic Alias Maximum for 5.0 clients, default 10 */
+    bool allow_zero_length_clientid;   /* default true: assign an id to an empty one */
+    char auto_id_prefix[64];           /* default "auto-": prefix of assigned client ids */
+    bool set_tcp_nodelay;              /* default true (mosquitto: false) */
+    bool upgrade_outgoing_qos;         /* default false: deliver at the subscription's QoS */
+    bool check_retain_source;          /* default true; no effect until access control exists */
+    /* Persistence: accepted, not implemented yet (main logs one warning when true). */
+    bool persistence;                              /* default false */
+    char persistence_location[TN_CONFIG_PATH_MAX]; /* default "" (current directory) */
+    char persistence_file[256];                    /* default "mosquitto.db" */
+    uint32_t autosave_interval;                    /* seconds or changes, default 1800 */
+    bool autosave_on_changes;                      /* default false */
+    bool verbose; /* -v: log every packet (also sets log_type to all) */
 
     /* Command line, kept so that tn_config_reload() can apply it again on top of the file. */
     uint16_t cli_ports[TN_MAX_LISTENERS]; /* -p PORT, in order */
@@ -88,6 +102,7 @@ struct tn_config {
     uint16_t def_port; /* port (default 1883) */
     char def_host[64]; /* bind_address ("" = all; "localhost" = 127.0.0.1 + ::1) */
     unsigned def_line; /* line of the last port / bind_address, for messages */
+    bool dup_msgs_set; /* allow_duplicate_messages appeared (deprecated; main says so) */
     bool finished;     /* tn_config_finish() ran */
 };
 
@@ -97,7 +112,9 @@ void tn_config_defaults(struct tn_config *c);
 
 /* Parse a file on top of what c holds (normally defaults). Sets c->path. On error returns a
  * negative errno (-EINVAL for a bad line, the open/read error otherwise) and writes
- * "FILE:LINE: option: reason" (or "FILE: reason" for open/read errors) into err. */
+ * "FILE:LINE: option: reason" (or "FILE: reason" for open/read errors) into err. An
+ * `include_dir DIR` line reads DIR's *.conf files there and then, in mosquitto's order; an
+ * error in one of them names that file and its line. */
 int tn_config_load_file(struct tn_config *c, const char *path, char *err, size_t errlen);
 
 /* Parse ternd's command line (argv[0] is the program name):

@@ -191,6 +191,20 @@ TN_TEST(defaults)
     TN_EXPECT(c.connection_messages);
     TN_EXPECT_EQ_INT(c.workers, 0);
     TN_EXPECT(!c.verbose);
+    EXPECT_STR_EQ(c.pid_file, "");
+    TN_EXPECT_EQ_U32(c.max_qos, 2);
+    TN_EXPECT_EQ_U32(c.max_topic_alias, 10);
+    TN_EXPECT(c.allow_zero_length_clientid);
+    EXPECT_STR_EQ(c.auto_id_prefix, "auto-");
+    TN_EXPECT(c.set_tcp_nodelay);
+    TN_EXPECT(!c.upgrade_outgoing_qos);
+    TN_EXPECT(c.check_retain_source);
+    TN_EXPECT(!c.persistence);
+    EXPECT_STR_EQ(c.persistence_location, "");
+    EXPECT_STR_EQ(c.persistence_file, "mosquitto.db");
+    TN_EXPECT_EQ_U32(c.autosave_interval, 1800);
+    TN_EXPECT(!c.autosave_on_changes);
+    TN_EXPECT(!c.dup_msgs_set);
 }
 
 TN_TEST(empty_file_keeps_defaults)
@@ -418,6 +432,33 @@ TN_TEST(invalid_values)
         {"listener 70000", "listener: invalid port '70000'"},
         {"listener 1883 broker.local", "listener: invalid bind address 'broker.local'"},
         {"a b c d e f g h i j k l m n o p q", "a: too many values"},
+        {"max_qos 3", "max_qos: 3 is out of range (0..2)"},
+        {"max_qos -1", "max_qos: -1 is out of range"},
+        {"max_qos", "max_qos: missing value"},
+        {"max_qos one", "max_qos: expected an integer, got 'one'"},
+        {"max_topic_alias 65536", "max_topic_alias: 65536 is out of range (0..65535)"},
+        {"max_topic_alias -1", "max_topic_alias: -1 is out of range"},
+        {"allow_zero_length_clientid maybe", "allow_zero_length_clientid: expected true or false"},
+        {"auto_id_prefix", "auto_id_prefix: missing value"},
+        {"auto_id_prefix 0123456789012345678901234567890123456789012345678901234567890123",
+         "auto_id_prefix: longer than 63 bytes"},
+        {"auto_id_prefix a\x01"
+         "b",
+         "auto_id_prefix: contains a control character"},
+        {"auto_id_prefix a\xC3(", "auto_id_prefix: is not valid UTF-8"},
+        {"set_tcp_nodelay yes", "set_tcp_nodelay: expected true or false"},
+        {"upgrade_outgoing_qos 2", "upgrade_outgoing_qos: expected true or false"},
+        {"check_retain_source", "check_retain_source: missing value"},
+        {"allow_duplicate_messages x", "allow_duplicate_messages: expected true or false"},
+        {"persistence on", "persistence: expected true or false"},
+        {"persistence", "persistence: missing value"},
+        {"persistence_location", "persistence_location: missing value"},
+        {"persistence_file", "persistence_file: missing value"},
+        {"autosave_interval -1", "autosave_interval: -1 is out of range (0..2147483647)"},
+        {"autosave_interval 30s", "autosave_interval: expected an integer"},
+        {"autosave_on_changes 2", "autosave_on_changes: expected true or false"},
+        {"pid_file", "pid_file: missing value"},
+        {"include_dir", "include_dir: missing value"},
     };
     struct tn_config c;
     char err[512], text[256], want[256];
@@ -439,12 +480,9 @@ TN_TEST(unsupported_options_say_so)
     static const char *const lines[] = {
         "password_file /etc/ternd/passwd",
         "acl_file /etc/ternd/acl",
-        "persistence true",
-        "persistence_location /var/lib/ternd/",
         "cafile /etc/ca.pem",
         "certfile /etc/c.pem",
         "keyfile /etc/k.pem",
-        "include_dir /etc/ternd/conf.d",
         "protocol websockets",
         "per_listener_settings true",
         "psk_file /x",
@@ -456,17 +494,14 @@ TN_TEST(unsupported_options_say_so)
         "address 1.2.3.4",
         "bridge_cafile /x",
         "topic # both 0",
-        "pid_file /run/m.pid",
-        "max_qos 1",
         "mount_point x/",
         "tls_version tlsv1.2",
         "http_dir /x",
-        "allow_zero_length_clientid true",
         "memory_limit 0",
-        "set_tcp_nodelay true",
         "log_timestamp_format %Y",
         "socket_domain ipv4",
-        "autosave_interval 1800",
+        "clientid_prefixes x-",
+        "max_inflight_bytes 0",
     };
     struct tn_config c;
     char err[512], text[256];
@@ -681,6 +716,261 @@ TN_TEST(server_reference)
     snprintf(line, sizeof line, "server_reference %0300d\n", 1);
     TN_EXPECT(load(&c, line, err, sizeof err) < 0);
     TN_EXPECT(strstr(err, "server_reference: longer than 255 bytes") != NULL);
+}
+
+/* ---- mosquitto 2.0 options: process, persistence, clients, delivery ----------------------------
+ */
+
+TN_TEST(mosquitto_options_valid)
+{
+    struct tn_config c;
+    char err[512];
+    const char *text = "pid_file /run/my mosquitto/mosquitto.pid\n"
+                       "persistence true\n"
+                       "persistence_location /var/lib/mosquitto/\n"
+                       "persistence_file tern.db\n"
+                       "autosave_interval 0\n"
+                       "autosave_on_changes true\n"
+                       "max_qos 1\n"
+                       "max_topic_alias 0\n"
+                       "allow_zero_length_clientid false\n"
+                       "auto_id_prefix gen \xC3\xA9-\n"
+                       "set_tcp_nodelay false\n"
+                       "upgrade_outgoing_qos true\n"
+                       "check_retain_source false\n"
+                       "allow_duplicate_messages true\n";
+
+    TN_REQUIRE(load(&c, text, err, sizeof err) == 0);
+    EXPECT_STR_EQ(c.pid_file, "/run/my mosquitto/mosquitto.pid"); /* rest of the line */
+    TN_EXPECT(c.persistence);
+    EXPECT_STR_EQ(c.persistence_location, "/var/lib/mosquitto/");
+    EXPECT_STR_EQ(c.persistence_file, "tern.db");
+    TN_EXPECT_EQ_U32(c.autosave_interval, 0);
+    TN_EXPECT(c.autosave_on_changes);
+    TN_EXPECT_EQ_U32(c.max_qos, 1);
+    TN_EXPECT_EQ_U32(c.max_topic_alias, 0);
+    TN_EXPECT(!c.allow_zero_length_clientid);
+    EXPECT_STR_EQ(c.auto_id_prefix, "gen \xC3\xA9-");
+    TN_EXPECT(!c.set_tcp_nodelay);
+    TN_EXPECT(c.upgrade_outgoing_qos);
+    TN_EXPECT(!c.check_retain_source);
+    TN_EXPECT(c.dup_msgs_set);
+
+    TN_REQUIRE(load(&c,
+                    "max_qos 0\nmax_topic_alias 65535\npersistence false\n"
+                    "autosave_interval 2147483647\nallow_duplicate_messages false\n",
+                    err, sizeof err) == 0);
+    TN_EXPECT_EQ_U32(c.max_qos, 0);
+    TN_EXPECT_EQ_U32(c.max_topic_alias, 65535);
+    TN_EXPECT(!c.persistence);
+    TN_EXPECT_EQ_U32(c.autosave_interval, 2147483647);
+    TN_EXPECT(c.dup_msgs_set); /* either value: main logs the deprecation notice */
+    TN_REQUIRE(load(&c, "max_qos 2\nmax_qos 0\n", err, sizeof err) == 0);
+    TN_EXPECT_EQ_U32(c.max_qos, 0); /* the last one wins */
+}
+
+TN_TEST(pid_file_path_too_long)
+{
+    struct tn_config c;
+    char err[512];
+    char *text = malloc(9000);
+
+    TN_REQUIRE(text);
+    strcpy(text, "pid_file /");
+    memset(text + 10, 'p', 8500);
+    strcpy(text + 8510, "\n");
+    TN_EXPECT_EQ_INT(load(&c, text, err, sizeof err), -EINVAL);
+    EXPECT_STR_HAS(err, "t.conf:1: pid_file: longer than 4095 bytes");
+    free(text);
+}
+
+TN_TEST(pid_file_change_needs_restart)
+{
+    struct tn_config a, b;
+    char err[512], msg[1024];
+
+    TN_REQUIRE(load_finish(&a, "pid_file /run/a.pid\n", err, sizeof err) == 0);
+    TN_REQUIRE(load_finish(&b, "pid_file /run/b.pid\n", err, sizeof err) == 0);
+    TN_EXPECT_EQ_INT(tn_config_restart_needed(&a, &b, msg, sizeof msg), 1);
+    EXPECT_STR_HAS(msg, "pid_file changed");
+    TN_REQUIRE(load_finish(&b, "pid_file /run/a.pid\nmax_qos 1\n", err, sizeof err) == 0);
+    TN_EXPECT_EQ_INT(tn_config_restart_needed(&a, &b, msg, sizeof msg), 0);
+}
+
+/* ---- include_dir ------------------------------------------------------------------------------
+ */
+
+/* Make DIR/sub (emptied first) and return its path (static). */
+static const char *inc_dir(const char *sub)
+{
+    static char path[512];
+    char cmd[1100];
+
+    snprintf(path, sizeof path, "%s/%s", tmp_dir(), sub);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", path, path);
+    if (system(cmd) != 0) {
+        perror(cmd);
+        exit(2);
+    }
+    return path;
+}
+
+static void inc_file(const char *dir, const char *name, const char *text)
+{
+    char path[1024];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
+static void inc_rm(const char *dir)
+{
+    char cmd[1100];
+
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        perror(cmd);
+}
+
+/* mosquitto.conf(5): "loaded in case sensitive alphabetical order, with the upper case of each
+ * letter ordered before the lower case of the same letter": 00 01 A a B b. Each file appends
+ * one log_type, and sys_interval's last value tells which file was read last. */
+TN_TEST(include_dir_reads_conf_files_in_mosquitto_order)
+{
+    char dirbuf[512], text[700], err[512];
+    const char *dir;
+    struct tn_config c;
+    static const struct {
+        const char *name;
+        const char *text;
+    } files[] = {
+        {"b.conf", "sys_interval 6\n"},  {"A.conf", "sys_interval 3\n"},
+        {"01.conf", "sys_interval 2\n"}, {"a.conf", "sys_interval 4\n"},
+        {"B.conf", "sys_interval 5\n"},  {"00.conf", "sys_interval 1\nlog_type debug\n"},
+        {"_x.conf", "sys_interval 7\n"}, {"notes.txt", "bogus line\n"},
+        {".conf", "bogus line\n"},       {"x.conf.bak", "bogus line\n"},
+    };
+
+    dir = inc_dir("inc");
+    snprintf(dirbuf, sizeof dirbuf, "%s", dir);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        inc_file(dirbuf, files[i].name, files[i].text);
+    /* Track the order: each file overwrites sys_interval; put the expected-last one last. */
+    snprintf(text, sizeof text, "log_type error\ninclude_dir %s\nmax_keepalive 99\n", dirbuf);
+    TN_REQUIRE(load(&c, text, err, sizeof err) == 0);
+    /* '_' (0x5F) sorts after letters compared case-insensitively ('B' 0x42): _x.conf last */
+    TN_EXPECT_EQ_U32(c.sys_interval, 7);
+    TN_EXPECT_EQ_HEX(c.log_type, TN_LOG_ERR | TN_LOG_DEBUG); /* the log_type rule spans files */
+    TN_EXPECT_EQ_U32(c.max_keepalive, 99); /* lines after include_dir still apply */
+    EXPECT_STR_HAS(c.path, "t.conf");      /* the main file stays the config path */
+
+    /* Order: drop _x.conf; then b.conf (6) must be last, and a.conf (4) after A.conf (3). */
+    {
+        char p[1024];
+        snprintf(p, sizeof p, "%s/_x.conf", dirbuf);
+        unlink(p);
+        TN_REQUIRE(load(&c, text, err, sizeof err) == 0);
+        TN_EXPECT_EQ_U32(c.sys_interval, 6);
+        snprintf(p, sizeof p, "%s/b.conf", dirbuf);
+        unlink(p);
+        TN_REQUIRE(load(&c, text, err, sizeof err) == 0);
+        TN_EXPECT_EQ_U32(c.sys_interval, 5);
+        snprintf(p, sizeof p, "%s/B.conf", dirbuf);
+        unlink(p);
+        TN_REQUIRE(load(&c, text, err, sizeof err) == 0);
+        TN_EXPECT_EQ_U32(c.sys_interval, 4); /* a.conf after A.conf */
+        snprintf(p, sizeof p, "%s/a.conf", dirbuf);
+        unlink(p);
+        TN_REQUIRE(load(&c, text, err, sizeof err) == 0);
+        TN_EXPECT_EQ_U32(c.sys_interval, 3); /* A.conf after 01.conf */
+    }
+    inc_rm(dirbuf);
+}
+
+TN_TEST(include_dir_errors_name_the_included_file_and_line)
+{
+    char dirbuf[512], text[700], err[700], want[700];
+    struct tn_config c;
+
+    snprintf(dirbuf, sizeof dirbuf, "%s", inc_dir("inc err"));
+    inc_file(dirbuf, "10-ok.conf", "max_keepalive 60\n");
+    inc_file(dirbuf, "20-bad.conf", "# c\n\nmax_qos 5\n");
+    /* a trailing slash and a blank in the path (rest of the line, as mosquitto reads it) */
+    snprintf(text, sizeof text, "# main\ninclude_dir %s/\n", dirbuf);
+    TN_EXPECT_EQ_INT(load(&c, text, err, sizeof err), -EINVAL);
+    snprintf(want, sizeof want, "%s/20-bad.conf:3: max_qos: 5 is out of range", dirbuf);
+    EXPECT_STR_HAS(err, want);
+
+    /* nested include_dir: only the main file may use it (mosquitto too) */
+    inc_file(dirbuf, "20-bad.conf", "include_dir /tmp\n");
+    TN_EXPECT_EQ_INT(load(&c, text, err, sizeof err), -EINVAL);
+    snprintf(want, sizeof want,
+             "%s/20-bad.conf:1: include_dir: only allowed in the main configuration file", dirbuf);
+    EXPECT_STR_HAS(err, want);
+
+    /* a directory that cannot be opened: the main file's line */
+    snprintf(text, sizeof text, "sys_interval 3\ninclude_dir %s/missing\n", dirbuf);
+    TN_EXPECT_EQ_INT(load(&c, text, err, sizeof err), -EINVAL);
+    EXPECT_STR_HAS(err, "t.conf:2: include_dir: cannot open directory");
+    EXPECT_STR_HAS(err, "No such file or directory");
+
+    /* a *.conf that is a directory */
+    {
+        char sub[1024];
+        snprintf(sub, sizeof sub, "%s/30-dir.conf", dirbuf);
+        inc_file(dirbuf, "20-bad.conf", "sys_interval 1\n");
+        TN_REQUIRE(mkdir(sub, 0700) == 0);
+        snprintf(text, sizeof text, "include_dir %s\n", dirbuf);
+        TN_EXPECT_EQ_INT(load(&c, text, err, sizeof err), -EINVAL);
+        EXPECT_STR_HAS(err, "t.conf:1: include_dir: ");
+        EXPECT_STR_HAS(err, "30-dir.conf is not a regular file");
+        rmdir(sub);
+        TN_EXPECT_EQ_INT(load(&c, text, err, sizeof err), 0);
+        TN_EXPECT_EQ_U32(c.max_keepalive, 60);
+    }
+    inc_rm(dirbuf);
+}
+
+/* mosquitto.conf(5): "The directory specified must not contain the main configuration file". */
+TN_TEST(include_dir_containing_the_main_file_is_an_error)
+{
+    char dirbuf[512], text[700], path[1024], err[700];
+    struct tn_config c;
+
+    snprintf(dirbuf, sizeof dirbuf, "%s", inc_dir("inc self"));
+    snprintf(text, sizeof text, "include_dir %s\n", dirbuf);
+    inc_file(dirbuf, "main.conf", text);
+    snprintf(path, sizeof path, "%s/main.conf", dirbuf);
+    tn_config_defaults(&c);
+    TN_EXPECT_EQ_INT(tn_config_load_file(&c, path, err, sizeof err), -EINVAL);
+    EXPECT_STR_HAS(err, "main.conf:1: include_dir: ");
+    EXPECT_STR_HAS(err, "contains the main configuration file");
+    inc_rm(dirbuf);
+}
+
+TN_TEST(include_dir_empty_and_reload_rereads_it)
+{
+    char dirbuf[512], text[700], err[700];
+    struct tn_config c, neu;
+    const char *path;
+
+    snprintf(dirbuf, sizeof dirbuf, "%s", inc_dir("inc reload"));
+    snprintf(text, sizeof text, "listener 18830 127.0.0.1\ninclude_dir %s\n", dirbuf);
+    path = fixture_s("main.conf", text);
+    TN_REQUIRE(args(&c, err, sizeof err, "-c", path, NULL) == 0);
+    TN_EXPECT_EQ_U32(c.max_qos, 2); /* an empty directory is fine */
+    inc_file(dirbuf, "qos.conf", "max_qos 1\n");
+    TN_REQUIRE(tn_config_reload(&neu, &c, err, sizeof err) == 0);
+    TN_EXPECT_EQ_U32(neu.max_qos, 1);
+    fixture_rm("main.conf");
+    inc_rm(dirbuf);
 }
 
 /* ---- listeners ----------------------------------------------------------------------------------

@@ -52,6 +52,51 @@ static void to_broker_conf(const struct tn_config *c, struct tn_broker_conf *b)
     b->sys_interval = c->sys_interval;
     b->connection_messages = c->connection_messages;
     snprintf(b->server_reference, sizeof(b->server_reference), "%s", c->server_reference);
+    b->max_qos = c->max_qos;
+    b->max_topic_alias = c->max_topic_alias;
+    b->allow_zero_length_clientid = c->allow_zero_length_clientid;
+    snprintf(b->auto_id_prefix, sizeof(b->auto_id_prefix), "%s", c->auto_id_prefix);
+    b->set_tcp_nodelay = c->set_tcp_nodelay;
+    b->upgrade_outgoing_qos = c->upgrade_outgoing_qos;
+}
+
+/* Options accepted for mosquitto files whose effect is not there (yet): say so once. */
+static void log_accepted_only(const struct tn_config *c, const struct tn_config *old)
+{
+    if (c->persistence && !(old && old->persistence))
+        tn_log(TN_L_WARNING,
+               "Warning: persistence true: durable persistence is not supported yet; sessions "
+               "and retained messages are kept in memory only and lost at a restart "
+               "(nothing is written to %s).",
+               c->persistence_location[0] ? c->persistence_location : "the current directory");
+    if (c->dup_msgs_set && !old)
+        tn_log(TN_L_NOTICE, "allow_duplicate_messages is deprecated (mosquitto 2 ignores it) and "
+                            "has no effect: ternd sends a message once per client however many "
+                            "of its subscriptions match.");
+}
+
+/* mosquitto's pid_file: written once the listeners are open, removed at a graceful stop. */
+static int pid_file_write(const char *path)
+{
+    FILE *f;
+
+    if (!path[0])
+        return 0;
+    f = fopen(path, "w");
+    if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+        int e = errno;
+        tn_log(TN_L_ERR, "Error: cannot write pid file %s: %s", path, strerror(e));
+        fprintf(stderr, "ternd: cannot write pid file %s (option pid_file): %s\n", path,
+                strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+static void pid_file_remove(const char *path)
+{
+    if (path[0] && unlink(path) < 0 && errno != ENOENT)
+        tn_log(TN_L_WARNING, "Warning: cannot remove pid file %s: %s", path, strerror(errno));
 }
 
 static int apply_log(const struct tn_config *c)
@@ -124,6 +169,7 @@ int main(int argc, char **argv)
     if (cfg.local_only)
         tn_log(TN_L_NOTICE, "Starting in local only mode. Connections will only be possible "
                             "from clients running on this machine.");
+    log_accepted_only(&cfg, NULL);
     to_broker_conf(&cfg, &bc);
     b = tn_broker_new(&bc, err, sizeof(err));
     if (!b) {
@@ -137,8 +183,16 @@ int main(int argc, char **argv)
         tn_log(TN_L_NOTICE, "Opening listen socket on %s.",
                tn_config_listener_str(&l, buf, sizeof(buf)));
     }
-    if (drop_privileges(cfg.user) < 0)
+    /* before dropping root: /run/mosquitto-like directories are often root's */
+    if (pid_file_write(cfg.pid_file) < 0) {
+        tn_broker_free(b);
         return 1;
+    }
+    if (drop_privileges(cfg.user) < 0) {
+        pid_file_remove(cfg.pid_file);
+        tn_broker_free(b);
+        return 1;
+    }
     rc = tn_broker_start(b);
     if (rc < 0) {
         tn_log(TN_L_ERR, "Error: cannot start workers: %s", strerror(-rc));
@@ -168,7 +222,9 @@ int main(int argc, char **argv)
                 memcpy(neu.listeners, cfg.listeners, sizeof(neu.listeners));
                 neu.n_listeners = cfg.n_listeners;
                 neu.workers = cfg.workers;
+                memcpy(neu.pid_file, cfg.pid_file, sizeof(neu.pid_file));
             }
+            log_accepted_only(&neu, &cfg);
             cfg = neu;
             apply_log(&cfg);
             to_broker_conf(&cfg, &bc);
@@ -181,5 +237,6 @@ int main(int argc, char **argv)
     }
     tn_broker_stop(b);
     tn_broker_free(b);
+    pid_file_remove(cfg.pid_file);
     return 0;
 }

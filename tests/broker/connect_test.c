@@ -16,6 +16,9 @@
  *   - keepalive_timeout_311_3_1_2_24, keepalive_timeout_v5_3_1_2_22: with Keep Alive 1 s,
  *     mosquitto closes after ~5.8 s (it checks keep-alive on a coarse periodic pass), not
  *     within 1.5 s (+3 s slack allowed here).
+ *   - zero_length_clientid_refused_3_1_3_9: with allow_zero_length_clientid false, mosquitto
+ *     refuses a 5.0 client with 0x80 (unspecified error); ternd sends the precise 0x85
+ *     (Client Identifier not valid).
  */
 #include <errno.h>
 #include <string.h>
@@ -814,6 +817,164 @@ TN_TEST(disconnect_then_closed_311_3_14_4_1)
     TN_REQUIRE(c);
     TN_REQUIRE(tb_send(c, &k) == 0);
     TN_EXPECT(tb_expect_disconnect(c, 0, TB_WAIT_MS));
+}
+
+/* ---- mosquitto options: max_qos, max_topic_alias, client ids ------------------------------ */
+
+/* max_qos 1: a 5.0 CONNACK carries Maximum QoS 1 [MQTT-3.2.2-9]; max_topic_alias 3 is the
+ * Topic Alias Maximum it announces. The default broker sends no Maximum QoS (absent = 2). */
+TN_TEST(connack_maximum_qos_v5_3_2_2_9)
+{
+    struct tb_broker *b = tb_broker_start("max_qos 1\nmax_topic_alias 3", NULL);
+    struct tern_packet ack;
+    struct tb_conn_opts o = {
+        .version = TERN_V5, .client_id = tb_uniq("c"), .clean = true, .keepalive = 60};
+    TN_REQUIRE(b);
+    struct tb_client *c = tb_connect(b, &o, &ack);
+    TN_REQUIRE(c);
+    TN_EXPECT_EQ_HEX(ack.u.connack.rc, 0);
+    TN_EXPECT(tern_props_has(&ack.u.connack.props, TERN_PROP_MAXIMUM_QOS));
+    TN_EXPECT_EQ_INT(ack.u.connack.props.maximum_qos, 1);
+    TN_EXPECT(tern_props_has(&ack.u.connack.props, TERN_PROP_TOPIC_ALIAS_MAXIMUM));
+    TN_EXPECT_EQ_INT(ack.u.connack.props.topic_alias_maximum, 3);
+
+    o.client_id = tb_uniq("d");
+    c = tb_connect(tb_shared(), &o, &ack);
+    TN_REQUIRE(c);
+    TN_EXPECT_EQ_HEX(ack.u.connack.rc, 0);
+    TN_EXPECT(!tern_props_has(&ack.u.connack.props, TERN_PROP_MAXIMUM_QOS));
+}
+
+/* max_qos 0 is announced as 0, and max_topic_alias 0 means no Topic Alias Maximum at all
+ * (absent = 0: the client may not use aliases [MQTT-3.2.2-18]). */
+TN_TEST(connack_maximum_qos_0_no_aliases_v5_3_2_2_18)
+{
+    struct tb_broker *b = tb_broker_start("max_qos 0\nmax_topic_alias 0", NULL);
+    struct tern_packet ack;
+    struct tb_conn_opts o = {
+        .version = TERN_V5, .client_id = tb_uniq("c"), .clean = true, .keepalive = 60};
+    TN_REQUIRE(b);
+    struct tb_client *c = tb_connect(b, &o, &ack);
+    TN_REQUIRE(c);
+    TN_EXPECT_EQ_HEX(ack.u.connack.rc, 0);
+    TN_EXPECT(tern_props_has(&ack.u.connack.props, TERN_PROP_MAXIMUM_QOS));
+    TN_EXPECT_EQ_INT(ack.u.connack.props.maximum_qos, 0);
+    TN_EXPECT(!tern_props_has(&ack.u.connack.props, TERN_PROP_TOPIC_ALIAS_MAXIMUM) ||
+              ack.u.connack.props.topic_alias_maximum == 0);
+}
+
+/* A Will QoS above max_qos: 5.0 CONNACK 0x9B (QoS not supported) and close [MQTT-3.2.2-12];
+ * a will at max_qos is accepted. */
+TN_TEST(will_qos_over_max_qos_v5_3_2_2_12)
+{
+    struct tb_broker *b = tb_broker_start("max_qos 1", NULL);
+    struct tern_packet ack;
+    struct tb_conn_opts o = {.version = TERN_V5,
+                             .client_id = tb_uniq("w"),
+                             .clean = true,
+                             .keepalive = 60,
+                             .will_topic = tb_uniq("will"),
+                             .will_payload = "x",
+                             .will_qos = 2};
+    TN_REQUIRE(b);
+    struct tb_client *c = tb_connect(b, &o, &ack);
+    TN_REQUIRE(c);
+    TN_EXPECT_EQ_HEX(ack.u.connack.rc, TERN_RC_QOS_NOT_SUPPORTED);
+    TN_EXPECT(tb_expect_closed(c, TB_WAIT_MS));
+
+    o.will_qos = 1;
+    o.client_id = tb_uniq("w1");
+    c = tb_connect(b, &o, &ack);
+    TN_REQUIRE(c);
+    TN_EXPECT_EQ_HEX(ack.u.connack.rc, 0);
+}
+
+/* 3.1.1 has no code for it: a Will QoS above max_qos closes the connection without a CONNACK
+ * (mosquitto does the same). */
+TN_TEST(will_qos_over_max_qos_311_closed)
+{
+    struct tb_broker *b = tb_broker_start("max_qos 0", NULL);
+    struct tern_packet k = {.type = TERN_CONNECT}, p;
+    TN_REQUIRE(b);
+    struct tb_client *c = tb_open(b, TERN_V311, "w");
+    TN_REQUIRE(c);
+    k.u.connect.version = TERN_V311;
+    k.u.connect.protocol_name = TERN_SLICE_STR("MQTT");
+    k.u.connect.clean = true;
+    k.u.connect.keep_alive = 60;
+    k.u.connect.client_id = tern_slice_cstr(tb_uniq("w"));
+    k.u.connect.will = true;
+    k.u.connect.will_qos = 1;
+    k.u.connect.will_topic = tern_slice_cstr(tb_uniq("will"));
+    k.u.connect.will_payload = TERN_SLICE_STR("x");
+    TN_REQUIRE(tb_send(c, &k) == 0);
+    TN_EXPECT_EQ_INT(tb_recv(c, &p, TB_WAIT_MS), -EPIPE); /* no CONNACK, closed */
+}
+
+/* allow_zero_length_clientid false: an empty ClientId is refused, 3.1.1 with CONNACK 0x02
+ * "identifier rejected" [MQTT-3.1.3-9] (3.1.1), 5.0 with 0x85 (Client Identifier not valid)
+ * [MQTT-3.1.3-8] (5.0); a client with an id still gets in. */
+TN_TEST(zero_length_clientid_refused_3_1_3_9)
+{
+    struct tb_broker *b = tb_broker_start("allow_zero_length_clientid false", NULL);
+    struct tern_packet ack;
+    struct tb_conn_opts o = {.version = TERN_V311, .client_id = "", .clean = true, .keepalive = 60};
+    TN_REQUIRE(b);
+    struct tb_client *c = tb_connect(b, &o, &ack);
+    TN_REQUIRE(c);
+    const uint8_t want[] = {0x20, 0x02, 0x00, 0x02};
+    TN_EXPECT(tb_frame_is_bytes(c, want, sizeof(want)));
+    TN_EXPECT(tb_expect_closed(c, TB_WAIT_MS));
+
+    o.version = TERN_V5;
+    c = tb_connect(b, &o, &ack);
+    TN_REQUIRE(c);
+    TN_EXPECT_EQ_HEX(ack.u.connack.rc, TERN_RC_CLIENT_IDENTIFIER_NOT_VALID);
+    TN_EXPECT(!tern_props_has(&ack.u.connack.props, TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER));
+    TN_EXPECT(tb_expect_closed(c, TB_WAIT_MS));
+
+    o.client_id = tb_uniq("named");
+    c = tb_connect(b, &o, &ack);
+    TN_REQUIRE(c);
+    TN_EXPECT_EQ_HEX(ack.u.connack.rc, 0);
+}
+
+/* auto_id_prefix: assigned ids start with it [MQTT-3.2.2-16] (5.0); ternd adds 16 hex
+ * digits. */
+TN_TEST(auto_id_prefix_v5_3_2_2_16)
+{
+    struct tb_broker *b = tb_broker_start("auto_id_prefix tb-gen-", NULL);
+    struct tern_packet ack;
+    struct tb_conn_opts o = {.version = TERN_V5, .client_id = "", .clean = true, .keepalive = 60};
+    TN_REQUIRE(b);
+    struct tb_client *c = tb_connect(b, &o, &ack);
+    TN_REQUIRE(c);
+    TN_EXPECT_EQ_HEX(ack.u.connack.rc, 0);
+    TN_REQUIRE(tern_props_has(&ack.u.connack.props, TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER));
+    tern_slice id = ack.u.connack.props.assigned_client_identifier;
+    TN_EXPECT(id.n > 7 && memcmp(id.p, "tb-gen-", 7) == 0);
+    if (tb_is_ternd()) {
+        TN_EXPECT_EQ_INT(id.n, 7 + 16);
+        for (size_t i = 7; i < id.n; i++)
+            TN_EXPECT(strchr("0123456789ABCDEF", id.p[i]) != NULL);
+    }
+    /* the assigned id works as a client id of its own: PINGREQ answered */
+    struct tern_packet ping = {.type = TERN_PINGREQ}, p;
+    TN_REQUIRE(tb_send(c, &ping) == 0);
+    TN_REQUIRE(tb_recv(c, &p, TB_WAIT_MS) == 0);
+    TN_EXPECT_EQ_INT(p.type, TERN_PINGRESP);
+}
+
+/* The default prefix is "auto-", as in mosquitto. */
+TN_TEST(auto_id_prefix_default_v5)
+{
+    struct tern_packet ack;
+    struct tb_conn_opts o = {.version = TERN_V5, .client_id = "", .clean = true, .keepalive = 60};
+    struct tb_client *c = tb_connect(tb_shared(), &o, &ack);
+    TN_REQUIRE(c);
+    TN_REQUIRE(tern_props_has(&ack.u.connack.props, TERN_PROP_ASSIGNED_CLIENT_IDENTIFIER));
+    tern_slice id = ack.u.connack.props.assigned_client_identifier;
+    TN_EXPECT(id.n > 5 && memcmp(id.p, "auto-", 5) == 0);
 }
 
 TB_MAIN()

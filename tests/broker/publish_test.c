@@ -1009,4 +1009,66 @@ TN_TEST(overlapping_subscriptions_311_3_3_5_1)
     TN_EXPECT_EQ_INT(maxq, 1);
 }
 
+/* ---- max_qos, upgrade_outgoing_qos -------------------------------------------------------- */
+
+/* A PUBLISH above the Maximum QoS the server announced: DISCONNECT 0x9B (QoS not supported)
+ * [MQTT-3.2.2-11] (5.0, 4.13); at max_qos it is fine. */
+TN_TEST(publish_over_max_qos_v5_3_2_2_11)
+{
+    struct tb_broker *b = tb_broker_start("max_qos 1", NULL);
+    TN_REQUIRE(b);
+    struct tb_client *p = tb_client(b, TERN_V5, "p");
+    TN_REQUIRE(p);
+    TN_EXPECT_EQ_INT(tb_publish_str(p, tb_uniq("t"), "ok", 1, false),
+                     TERN_RC_NO_MATCHING_SUBSCRIBERS);
+    struct tern_packet k = publish_pkt(tb_uniq("t"), "too high", 2, 5);
+    TN_REQUIRE(tb_send(p, &k) == 0);
+    TN_EXPECT(tb_expect_disconnect(p, TERN_RC_QOS_NOT_SUPPORTED, TB_WAIT_MS));
+
+    struct tb_broker *b0 = tb_broker_start("max_qos 0", NULL);
+    TN_REQUIRE(b0);
+    p = tb_client(b0, TERN_V5, "p0");
+    TN_REQUIRE(p);
+    k = publish_pkt(tb_uniq("t"), "too high", 1, 6);
+    TN_REQUIRE(tb_send(p, &k) == 0);
+    TN_EXPECT(tb_expect_disconnect(p, TERN_RC_QOS_NOT_SUPPORTED, TB_WAIT_MS));
+}
+
+/* 3.1.1 clients are not told max_qos; a PUBLISH above it closes the connection (mosquitto does
+ * the same), and nothing is delivered. */
+TN_TEST(publish_over_max_qos_311_closed)
+{
+    struct tb_broker *b = tb_broker_start("max_qos 1", NULL);
+    TN_REQUIRE(b);
+    const char *t = tb_uniq("t");
+    struct tb_client *s = tb_client(b, TERN_V311, "s");
+    TN_REQUIRE(s);
+    TN_REQUIRE(tb_subscribe(s, t, 1, 0) == 1);
+    struct tb_client *p = tb_client(b, TERN_V311, "p");
+    TN_REQUIRE(p);
+    struct tern_packet k = publish_pkt(t, "too high", 2, 5);
+    TN_REQUIRE(tb_send(p, &k) == 0);
+    TN_EXPECT(tb_expect_disconnect(p, 0, TB_WAIT_MS));
+    TN_EXPECT(tb_expect_nothing(s, 200));
+}
+
+/* upgrade_outgoing_qos true (non-standard, mosquitto's): a subscriber gets its subscription's
+ * QoS even for a message published at a lower one. */
+TN_TEST(upgrade_outgoing_qos)
+{
+    struct tb_broker *b = tb_broker_start("upgrade_outgoing_qos true", NULL);
+    TN_REQUIRE(b);
+    const char *t = tb_uniq("t");
+    struct tern_packet got;
+    struct tb_client *s = tb_client(b, TERN_V311, "s");
+    TN_REQUIRE(s);
+    TN_REQUIRE(tb_subscribe(s, t, 2, 0) == 2);
+    struct tb_client *p = tb_client(b, TERN_V311, "p");
+    TN_REQUIRE(p);
+    TN_REQUIRE(tb_publish_str(p, t, "up", 0, false) == 0);
+    TN_REQUIRE(tb_recv_publish(s, &got, TB_WAIT_MS) == 0);
+    TN_EXPECT_EQ_INT(got.u.publish.qos, 2);
+    TN_EXPECT(tb_ack(s, &got) == 0);
+}
+
 TB_MAIN()

@@ -437,4 +437,53 @@ TN_TEST(shared_subscription_no_local_v5_3_8_3_4)
     TN_EXPECT(tb_expect_disconnect(c, TERN_RC_PROTOCOL_ERROR, TB_WAIT_MS));
 }
 
+/* ---- max_qos ------------------------------------------------------------------------------ */
+
+/* max_qos 1: a SUBSCRIBE asking for QoS 2 is still accepted [MQTT-3.2.2-10] (5.0) and granted
+ * QoS 1 (3.1.1 SUBACK: 90 05 id 00 01 01, a granted QoS may be lower than asked
+ * [MQTT-3.8.4-6]); what is then published at QoS 1 arrives at QoS 1. */
+TN_TEST(suback_granted_at_most_max_qos_311_3_8_4_6)
+{
+    struct tb_broker *b = tb_broker_start("max_qos 1", NULL);
+    TN_REQUIRE(b);
+    struct tb_client *c = tb_client(b, TERN_V311, "c");
+    char b0[256], b1[256], b2[256];
+    const char *base = tb_uniq("f");
+    const char *f[] = {sub_topic(base, "q0", b0, sizeof(b0)), sub_topic(base, "q1", b1, sizeof(b1)),
+                       sub_topic(base, "q2", b2, sizeof(b2))};
+    const uint8_t o[] = {0, 1, 2};
+    uint8_t rcs[3];
+    struct tern_packet got;
+    TN_REQUIRE(c);
+    TN_REQUIRE(subscribe_many(c, 0x1234, f, o, 3, rcs) == 0);
+    const uint8_t want[] = {0x90, 0x05, 0x12, 0x34, 0x00, 0x01, 0x01};
+    TN_EXPECT(tb_frame_is_bytes(c, want, sizeof(want)));
+
+    struct tb_client *p = tb_client(b, TERN_V311, "p");
+    TN_REQUIRE(p);
+    TN_REQUIRE(tb_publish_str(p, f[2], "m", 1, false) == 0);
+    TN_REQUIRE(tb_recv_publish(c, &got, TB_WAIT_MS) == 0);
+    TN_EXPECT_EQ_INT(got.u.publish.qos, 1);
+    TN_EXPECT(tb_ack(c, &got) == 0);
+}
+
+/* 5.0, max_qos 0: every requested QoS is granted 0 [MQTT-3.2.2-10]. */
+TN_TEST(suback_granted_at_most_max_qos_v5_3_2_2_10)
+{
+    struct tb_broker *b = tb_broker_start("max_qos 0", NULL);
+    TN_REQUIRE(b);
+    struct tb_client *c = tb_client(b, TERN_V5, "c");
+    char b0[256], b1[256], b2[256];
+    const char *base = tb_uniq("f");
+    const char *f[] = {sub_topic(base, "q0", b0, sizeof(b0)), sub_topic(base, "+", b1, sizeof(b1)),
+                       sub_topic(base, "#", b2, sizeof(b2))};
+    const uint8_t o[] = {0, 1, 2};
+    uint8_t rcs[3];
+    TN_REQUIRE(c);
+    TN_REQUIRE(subscribe_many(c, 9, f, o, 3, rcs) == 0);
+    TN_EXPECT_EQ_HEX(rcs[0], 0);
+    TN_EXPECT_EQ_HEX(rcs[1], 0);
+    TN_EXPECT_EQ_HEX(rcs[2], 0);
+}
+
 TB_MAIN()
