@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "internal.h"
+#include "listen.h"
 #include "log.h"
 
 void tn_broker_conf_defaults(struct tn_broker_conf *c)
@@ -84,17 +85,20 @@ struct tn_broker *tn_broker_new(const struct tn_broker_conf *conf, char *err, un
     for (int l = 0; l < conf->n_listeners; l++) {
         const struct tn_broker_listener *li = &conf->listeners[l];
         uint16_t port = li->port;
-        for (unsigned i = 0; i < b->n_workers; i++) {
+        /* not a port another ternd already holds: the workers' SO_REUSEPORT group would
+         * join it and split the clients between two brokers */
+        rc = port ? tn_listen_check_free(li->host, port) : 0;
+        for (unsigned i = 0; rc == 0 && i < b->n_workers; i++) {
             uint16_t bound = 0;
             rc = tn_worker_listen(&b->workers[i], li->host, port, &bound);
-            if (rc < 0) {
-                snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s",
-                         strchr(li->host, ':') ? "[" : "", *li->host ? li->host : "*",
-                         strchr(li->host, ':') ? "]" : "", li->port, strerror(-rc));
-                tn_broker_free(b);
-                return NULL;
-            }
             port = bound; /* port 0: every worker shares the port the first one got */
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s",
+                     strchr(li->host, ':') ? "[" : "", *li->host ? li->host : "*",
+                     strchr(li->host, ':') ? "]" : "", li->port, strerror(-rc));
+            tn_broker_free(b);
+            return NULL;
         }
         b->ports[l] = port;
     }

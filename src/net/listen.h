@@ -16,6 +16,12 @@
  * port actually bound. */
 int tn_listen_tcp(const char *host, uint16_t port, bool reuseport, uint16_t *bound);
 
+/* 0 if nothing else listens on host/port, else -errno (-EADDRINUSE). SO_REUSEPORT lets any
+ * process of the same user join a port group, so a second broker started on the same port
+ * would silently share its clients with the first; binding once without it first catches
+ * that (a socket with SO_REUSEPORT cannot share a port with one without). */
+int tn_listen_check_free(const char *host, uint16_t port);
+
 /* "1.2.3.4:5" / "[::1]:5" for a peer address. */
 void tn_sockaddr_str(const struct sockaddr *sa, char *out, unsigned cap);
 

@@ -195,6 +195,22 @@ def test_p_is_repeatable(ternd_factory):
     wait_port(p2, t.proc)
 
 
+def test_second_ternd_on_the_same_port_is_refused(ternd_factory, tmp_path):
+    """A second ternd on a port the first one listens on stops with "Address already in use",
+    as mosquitto does, instead of joining the first one's SO_REUSEPORT group and silently
+    taking half of its clients (a publisher and a subscriber could then land on different
+    brokers). Also for a wildcard listener over the same port."""
+    t = ternd_factory(conf="listener {port} 127.0.0.1\nallow_anonymous true\nworkers 2\n")
+    wait_port(t.port, t.proc)
+    for conf in ("listener %d 127.0.0.1\n" % t.port, "listener %d\n" % t.port):
+        path = tmp_path / "second.conf"
+        path.write_text(conf + "allow_anonymous true\n")
+        r = subprocess.run([TERND, "-c", str(path)], capture_output=True, timeout=DEADLINE)
+        assert r.returncode != 0, r
+        assert b"Address already in use" in r.stderr, r.stderr
+    assert t.proc.poll() is None  # the first one is untouched
+
+
 def test_verbose_logs_each_packet_of_a_qos2_exchange(ternd_factory):
     """-v: one line per packet in and out, so a learner can watch PUBLISH, PUBREC, PUBREL,
     PUBCOMP happen."""
