@@ -36,19 +36,35 @@ static uint32_t conn_events(const struct tn_conn *c)
     return (c->paused ? 0 : (uint32_t)EPOLLIN) | (c->want_out ? (uint32_t)EPOLLOUT : 0);
 }
 
+static void conn_process(struct tn_conn *c, uint8_t *buf, size_t n);
+
 static void pause_over(struct tn_loop *l, struct tn_timer *t)
 {
     struct tn_conn *c =
         (struct tn_conn *)(void *)((char *)t - offsetof(struct tn_conn, pause_timer));
 
     c->paused = false;
-    if (c->state != TN_CONN_CLOSED)
-        tn_loop_mod(l, &c->io, conn_events(c));
+    if (c->state == TN_CONN_CLOSED)
+        return;
+    /* not reading was our choice: it is no silence of the client's (keep-alive) */
+    c->last_rx_ms = l->now_ms;
+    tn_loop_mod(l, &c->io, conn_events(c));
+    if (c->rx_n) {
+        /* frames held back when the pause began go first; they may pause it again (the
+         * socket may hold nothing more, so no read would come to handle them) */
+        uint8_t *b = c->rx;
+        size_t n = c->rx_n;
+        c->rx = NULL;
+        c->rx_n = c->rx_cap = 0;
+        conn_process(c, b, n);
+        free(b);
+    }
 }
 
-/* Stop reading from a publisher for one timer tick: a subscriber it feeds is falling
- * behind (see tn_session_deliver). Reading resumes by itself; keep-alive is unaffected
- * (a tick is far below 1.5 x any Keep Alive). */
+/* Stop handling a publisher's packets for one timer tick: a subscriber it feeds is falling
+ * behind (see pace_publisher in session.c). The frames already read wait in c->rx, so a pause
+ * takes effect at once, not after the rest of a 64 KiB read. Reading resumes by itself; the
+ * time paused does not count against the client's keep-alive. */
 void tn_conn_pause(struct tn_conn *c)
 {
     if (c->state != TN_CONN_ACTIVE || c->paused)
@@ -57,7 +73,6 @@ void tn_conn_pause(struct tn_conn *c)
     tn_loop_mod(&c->w->loop, &c->io, conn_events(c));
     tn_timer_arm(&c->w->loop, &c->pause_timer, TN_TICK_MS);
 }
-static void conn_process(struct tn_conn *c, uint8_t *buf, size_t n);
 
 const char *tn_conn_name(const struct tn_conn *c)
 {
@@ -342,6 +357,8 @@ static void conn_process(struct tn_conn *c, uint8_t *buf, size_t n)
             return;
         }
         off += f.size;
+        if (c->paused)
+            break; /* the rest waits in c->rx for pause_over */
     }
     if (c->state == TN_CONN_CLOSED || off == n)
         return;

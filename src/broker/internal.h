@@ -128,7 +128,8 @@ struct tn_session {
     uint8_t *qos2_in;
     uint32_t qos2_in_n;
     uint64_t last_ack_ms;  /* last completed QoS 1/2 delivery: is the client keeping up at all */
-    uint64_t last_hint_ms; /* last time publishers were asked to slow down for this session */
+    uint64_t last_hint_ms; /* last time a publisher was asked to slow down for this session */
+    uint64_t last_hint_to; /* ... and which one (its session handle) */
     struct tn_msg *will;
     uint32_t will_delay_s;
     struct tn_timer will_timer;

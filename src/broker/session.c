@@ -338,20 +338,25 @@ static void send_now(struct tn_session *s, struct tn_delivery *d)
 /* Publisher pacing. A single worker serving everyone paces a fast publisher to its
  * subscribers for free (mosquitto does, by reading one packet per client per turn); tern's
  * workers do not, so without this a QoS 1 burst to a subscriber that is slower but keeping
- * up would overflow max_queued_messages and be dropped. When such a subscriber's queue
- * passes half its bound, the publisher stops reading for one tick. A subscriber that has
- * completed nothing for a second is stalled, not slow: it is not allowed to slow anyone
- * [the issue: "a slow or stalled subscriber never slows the others"], and its queue drops at
- * the bound. Hints are sent at most every 50 ms per subscriber. */
+ * up would overflow max_queued_messages and be dropped. While such a subscriber's queue is
+ * past half its bound, every publisher whose message lands in it is paused for a tick
+ * (tn_conn_pause: at once, mid-read), so a fan-in of many publishers slows down as a whole,
+ * and each one gets one more message through per tick. A subscriber that has completed
+ * nothing for a second is stalled, not slow: it is not allowed to slow anyone [the issue: "a
+ * slow or stalled subscriber never slows the others"], and its queue drops at the bound.
+ * Repeated hints to the same publisher are sent at most twice a tick. */
 static void pace_publisher(struct tn_session *s, uint64_t origin)
 {
     const struct tn_broker_conf *conf = tn_conf(s->w->b);
     uint64_t now = s->w->loop.now_ms;
     uint32_t hw = conf->max_queued_messages ? conf->max_queued_messages / 2 : 10000u;
 
-    if (!origin || s->q.n < hw || now - s->last_ack_ms > 1000 || now - s->last_hint_ms < 50)
+    if (!origin || s->q.n < hw || now - s->last_ack_ms > 1000)
+        return;
+    if (origin == s->last_hint_to && now - s->last_hint_ms < TN_TICK_MS / 2)
         return;
     s->last_hint_ms = now;
+    s->last_hint_to = origin;
     tn_slowdown(s->w, origin);
 }
 
