@@ -86,7 +86,7 @@ void tn_loop_wake(struct tn_loop *l)
     (void)!write(l->evfd, &one, sizeof(one));
 }
 
-void tn_timer_cancel(struct tn_loop *l, struct tn_timer *t)
+static void timer_unlink(struct tn_loop *l, struct tn_timer *t)
 {
     if (!t->pprev)
         return;
@@ -98,12 +98,20 @@ void tn_timer_cancel(struct tn_loop *l, struct tn_timer *t)
     l->armed--;
 }
 
+void tn_timer_cancel(struct tn_loop *l, struct tn_timer *t)
+{
+    timer_unlink(l, t);
+    /* also when run_slot has already taken it into its batch of due timers: a timer cancelled
+     * by an earlier callback of that batch (its owner closed, say) must not fire */
+    t->due_ms = UINT64_MAX;
+}
+
 void tn_timer_arm(struct tn_loop *l, struct tn_timer *t, uint64_t delay_ms)
 {
     uint64_t due_tick;
     struct tn_timer **slot;
 
-    tn_timer_cancel(l, t);
+    timer_unlink(l, t);
     t->due_ms = l->now_ms + delay_ms;
     /* Round up so a timer never fires early; never into the tick being processed. */
     due_tick = (t->due_ms + TN_TICK_MS - 1) / TN_TICK_MS;
@@ -129,7 +137,7 @@ static void run_slot(struct tn_loop *l, unsigned idx)
     for (; t; t = next) {
         next = t->next;
         if (t->due_ms <= l->now_ms) {
-            tn_timer_cancel(l, t);
+            timer_unlink(l, t);
             t->next = due;
             due = t;
         }

@@ -118,6 +118,38 @@ static void *waker(void *arg)
     return NULL;
 }
 
+/* Two timers due in the same tick, each cancelling the other when it fires (as closing a
+ * connection cancels its other timers): whichever runs first, the other must not fire, though
+ * it was already taken into the batch of due timers. Its owner may be gone. */
+static struct rec pair[2];
+static void cancel_other(struct tn_loop *l, struct tn_timer *t)
+{
+    on_fire(l, t);
+    tn_timer_cancel(l, t == &pair[0].t ? &pair[1].t : &pair[0].t);
+}
+
+TN_TEST(timer_cancelled_by_an_earlier_callback_of_its_batch_does_not_fire)
+{
+    struct tn_loop l;
+    int any = 0;
+
+    TN_REQUIRE(tn_loop_init(&l, NULL, NULL) == 0);
+    for (int i = 0; i < 2; i++) {
+        pair[i].fired = 0;
+        tn_timer_init(&pair[i].t, cancel_other);
+        tn_timer_arm(&l, &pair[i].t, 100);
+    }
+    uint64_t end = tn_now_ms() + 3000;
+    while (!any && tn_now_ms() < end) {
+        tn_loop_run_once(&l, 50);
+        any = pair[0].fired + pair[1].fired;
+    }
+    tn_loop_run_once(&l, 250);
+    TN_EXPECT_EQ_INT(pair[0].fired + pair[1].fired, 1);
+    TN_EXPECT_EQ_U32(l.armed, 0);
+    tn_loop_fini(&l);
+}
+
 TN_TEST(wake_from_another_thread)
 {
     struct tn_loop l;
