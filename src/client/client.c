@@ -148,9 +148,11 @@ static void pub_complete(tern_client *c, struct tn_omsg *m, uint8_t rc,
             e->props = *props;
     }
     if (m->qos) {
-        tn_pid_release(c, m->pid);
-        if (c->inflight)
-            c->inflight--;
+        if (m->pid) { /* it was in flight (one refused before it went out had no id) */
+            tn_pid_release(c, m->pid);
+            if (c->inflight)
+                c->inflight--;
+        }
         if (c->store)
             tn_store_done(c, m->mid);
     }
@@ -569,21 +571,29 @@ static int send_aliased(tern_client *c, const struct tn_omsg *m)
     while (t->e[i].topic && !(t->e[i].len == tp.n && !memcmp(t->e[i].topic, tp.p, tp.n)))
         i = (i + 1) & (t->cap - 1);
     struct tern_props *pp = &p.u.publish.props;
+    bool fresh = false;
     if (t->e[i].topic) {
         pp->topic_alias = t->e[i].alias;
         p.u.publish.topic = (tern_slice){(const uint8_t *)"", 0};
-    } else if (t->n < t->max && (t->e[i].topic = malloc(tp.n))) {
-        memcpy(t->e[i].topic, tp.p, tp.n);
-        t->e[i].len = (uint16_t)tp.n;
-        t->e[i].alias = (uint16_t)++t->n;
-        pp->topic_alias = t->e[i].alias;
+    } else if (t->n < t->max) {
+        fresh = true;
+        pp->topic_alias = (uint16_t)(t->n + 1);
     } else {
         return 1;
     }
     tern_props_set(pp, TERN_PROP_TOPIC_ALIAS);
     int n = tern_packet_size(&p, c->o.version);
-    if (n < 0)
+    /* the alias property makes a first use bigger than the frame checked against the
+     * server's Maximum Packet Size: then it goes without one [MQTT-3.2.2-15] (5.0) */
+    if (n < 0 || (c->srv_max_packet && (uint32_t)n > c->srv_max_packet))
         return 1;
+    if (fresh) { /* registered only now that it goes out: the server learns it with this */
+        if (!(t->e[i].topic = malloc(tp.n)))
+            return 1;
+        memcpy(t->e[i].topic, tp.p, tp.n);
+        t->e[i].len = (uint16_t)tp.n;
+        t->e[i].alias = (uint16_t)++t->n;
+    }
     if (tn_buf_reserve(&c->tx, (size_t)n))
         return -ENOMEM;
     int w = tern_packet_encode(&p, c->o.version, c->tx.p + c->tx.len, c->tx.cap - c->tx.len);
@@ -594,14 +604,58 @@ static int send_aliased(tern_client *c, const struct tn_omsg *m)
     return 0;
 }
 
+static void req_unlink(tern_client *c, struct tn_req *r)
+{
+    for (struct tn_req **pp = &c->reqs, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            if (c->reqs_tail == r)
+                c->reqs_tail = prev;
+            return;
+        }
+}
+
+/* A SUBSCRIBE/UNSUBSCRIBE over the server's Maximum Packet Size is not sent: the application
+ * gets its result with 0x95 (Packet too large) for every filter; a re-subscription made by
+ * the library is dropped with a warning. */
+static void req_too_large(tern_client *c, struct tn_req *r)
+{
+    struct tern_packet req;
+    uint8_t rc;
+    uint32_t n = 0;
+    if (!tern_packet_decode(r->frame, r->len, c->o.version, &req, &rc))
+        n = req.u.subscribe.count; /* UNSUBSCRIBE decodes into the same struct */
+    tn_log(c, TERN_LOG_WARN, "%s of %u bytes is larger than the server's maximum packet size %u",
+           r->type == TERN_SUBSCRIBE ? "SUBSCRIBE" : "UNSUBSCRIBE", (unsigned)r->len,
+           (unsigned)c->srv_max_packet);
+    if (!r->internal) {
+        struct tn_ev *e = tn_ev_add(c, r->type == TERN_SUBSCRIBE ? TN_EV_SUB : TN_EV_UNSUB);
+        if (e) {
+            e->mid = r->mid;
+            e->owned = malloc(n ? n : 1);
+            if (e->owned)
+                memset(e->owned, TERN_RC_PACKET_TOO_LARGE, n ? n : 1);
+            e->rcs = e->owned;
+            e->u32 = e->owned ? n : 0;
+        }
+    }
+    req_unlink(c, r);
+    free(r);
+}
+
 /* Move queued requests and messages into tx while the window allows. */
 static int fill_tx(tern_client *c)
 {
     if (c->state != TERN_CS_CONNECTED || c->disc_pending)
         return 0;
-    for (struct tn_req *r = c->reqs; r; r = r->next) {
+    for (struct tn_req *r = c->reqs, *nx; r; r = nx) {
+        nx = r->next;
         if (r->sent)
             continue;
+        if (c->srv_max_packet && r->len > c->srv_max_packet) {
+            req_too_large(c, r); /* never sent [MQTT-3.2.2-15] (5.0) */
+            continue;
+        }
         int err = tn_pid_take(c, r, &r->pid);
         if (err)
             return 0; /* ids exhausted: wait for acks */
@@ -656,11 +710,19 @@ static int fill_tx(tern_client *c)
  * the original order [MQTT-4.6.0-1]. */
 static int resend_inflight(tern_client *c)
 {
-    for (struct tn_omsg *m = c->qhead; m && m != c->qnext; m = m->next) {
+    for (struct tn_omsg *m = c->qhead, *next; m && m != c->qnext; m = next) {
+        next = m->next;
         uint8_t t = tern_qos_resend(m->state);
         int err;
         if (t == TERN_PUBREL) {
             err = send_ack(c, TERN_PUBREL, m->pid, 0);
+        } else if (c->srv_max_packet && m->len > c->srv_max_packet) {
+            /* the new connection's server takes less than when it went out: it cannot be
+             * resent [MQTT-3.2.2-15] (5.0), so it ends here with 0x95 */
+            tn_log(c, TERN_LOG_WARN, "message %llu larger than the server's maximum packet size",
+                   (unsigned long long)m->mid);
+            pub_complete(c, m, TERN_RC_PACKET_TOO_LARGE, NULL);
+            continue;
         } else {
             m->frame[0] |= 0x08; /* DUP [MQTT-3.3.1-1] */
             err = c->alias_out ? send_aliased(c, m) : 1;
@@ -728,6 +790,15 @@ static void req_append(tern_client *c, struct tn_req *r)
 
 static void resubscribe(tern_client *c)
 {
+    /* copies queued for an earlier connection that ended before they were acknowledged are
+     * superseded: without this every reconnect of a flapping link added a full set */
+    for (struct tn_req *r = c->reqs, *nx; r; r = nx) {
+        nx = r->next;
+        if (r->internal && !r->sent) {
+            req_unlink(c, r);
+            free(r);
+        }
+    }
     for (struct tn_req *s = c->subs; s; s = s->next) {
         struct tn_req *r = malloc(sizeof *r + s->len);
         if (!r)
@@ -1073,13 +1144,7 @@ static int on_suback_in(tern_client *c, uint8_t type, const struct tern_suback *
             }
         }
     }
-    for (struct tn_req **pp = &c->reqs, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next)
-        if (*pp == r) {
-            *pp = r->next;
-            if (c->reqs_tail == r)
-                c->reqs_tail = prev;
-            break;
-        }
+    req_unlink(c, r);
     free(r);
     return 0;
 }

@@ -592,6 +592,131 @@ TN_TEST(store_group_commit_bounds_the_sync_delay_311)
     TN_EXPECT(system(cmd) == 0);
 }
 
+/* ---- the server's Maximum Packet Size [MQTT-3.2.2-15] (5.0) --------------------------------- */
+
+struct mps {
+    struct ev x; /* first: e_conn takes the same user data */
+    int subs, pubs;
+    uint8_t sub_rc, pub_rc;
+};
+static void mps_sub(tern_client *c, void *ud, const struct tern_sub_event *e)
+{
+    (void)c;
+    struct mps *m = ud;
+    m->subs++;
+    m->sub_rc = e->n ? e->rcs[0] : 0;
+}
+static void mps_pub(tern_client *c, void *ud, const struct tern_publish_event *e)
+{
+    (void)c;
+    struct mps *m = ud;
+    m->pubs++;
+    m->pub_rc = e->rc;
+}
+static bool mps_until(tern_client *c, int *n, int ms)
+{
+    long long until = tc_now_ms() + ms;
+    while (!*n && tc_now_ms() < until)
+        tern_client_run(c, 10);
+    return *n != 0;
+}
+
+/* A SUBSCRIBE bigger than the server's Maximum Packet Size is never sent: the application gets
+ * 0x95 (Packet too large) for it, and a smaller one after it goes out. An in-flight PUBLISH
+ * that a reconnect's smaller limit no longer admits is not resent either: it completes with
+ * 0x95 instead. */
+TN_TEST(server_maximum_packet_size_holds_for_subscribe_and_resend_v5_3_2_2_15)
+{
+    struct fs s;
+    TN_REQUIRE(fs_listen(&s));
+    struct mps m = {0};
+    struct ev *xp = &m.x;
+    struct tern_client_opts o;
+    tern_client_opts_init(&o);
+    o.port = (uint16_t)s.port;
+    o.version = TERN_V5;
+    o.client_id = "mps";
+    o.clean = false;
+    o.session_expiry = 300;
+    o.reconnect_min_ms = 20;
+    o.reconnect_max_ms = 40;
+    o.cb.on_connect = e_conn;
+    o.cb.on_subscribe = mps_sub;
+    o.cb.on_publish = mps_pub;
+    o.user_data = &m;
+    tern_client *c = NULL;
+    TN_REQUIRE(tern_client_new(&o, &c) == 0);
+    tern_client_connect(c);
+    struct tern_props lim = {0};
+    tern_props_set(&lim, TERN_PROP_MAXIMUM_PACKET_SIZE);
+    lim.maximum_packet_size = 40;
+    TN_REQUIRE(handshake(&s, c, xp, false, &lim));
+    struct tern_packet p;
+    char longf[64];
+    memset(longf, 'f', sizeof longf - 1);
+    longf[sizeof longf - 1] = 0;
+    TN_REQUIRE(tern_client_subscribe1(c, longf, 1, NULL) == 0);
+    TN_REQUIRE(tern_client_subscribe1(c, "ok/t", 1, NULL) == 0);
+    TN_EXPECT(mps_until(c, &m.subs, 2000));
+    TN_EXPECT_EQ_INT(m.sub_rc, TERN_RC_PACKET_TOO_LARGE);
+    TN_EXPECT(fs_recv(&s, c, &p, 2000) && p.type == TERN_SUBSCRIBE); /* the small one */
+    struct tern_sub_iter it;
+    struct tern_sub_entry e;
+    tern_sub_iter_init(&it, &p, TERN_V5);
+    TN_EXPECT(tern_sub_iter_next(&it, &e) == 1 && e.filter.n == 4 &&
+              !memcmp(e.filter.p, "ok/t", 4));
+
+    /* a 30-byte payload PUBLISH fits 40 now, goes out and is not acknowledged */
+    TN_REQUIRE(tern_client_publish(c, "t", "0123456789012345678901234567890", 31, 1, false, NULL,
+                                   NULL) == 0);
+    TN_EXPECT(fs_recv(&s, c, &p, 2000) && p.type == TERN_PUBLISH);
+    fs_close(&s); /* the link drops; the client comes back */
+    xp->connected = false;
+    lim.maximum_packet_size = 20;
+    TN_REQUIRE(handshake(&s, c, xp, true, &lim));
+    TN_EXPECT(mps_until(c, &m.pubs, 2000));
+    TN_EXPECT_EQ_INT(m.pub_rc, TERN_RC_PACKET_TOO_LARGE);
+    int resent = 0; /* the unacknowledged SUBSCRIBE may come again, the PUBLISH must not */
+    while (fs_recv(&s, c, &p, 300))
+        resent += p.type == TERN_PUBLISH;
+    TN_EXPECT_EQ_INT(resent, 0);
+    tern_client_free(c);
+    fs_close(&s);
+    close(s.lfd);
+}
+
+/* Re-subscriptions queued for a connection that dropped before its SUBACK are not added to
+ * again by the next reconnect: a flapping link sends each filter once per connection. */
+TN_TEST(resubscribe_once_per_connection_when_the_link_flaps_311)
+{
+    struct fs s;
+    TN_REQUIRE(fs_listen(&s));
+    struct ev x = {0};
+    tern_client *c = mk(&s, &x, TERN_V311, 60);
+    TN_REQUIRE(c);
+    TN_REQUIRE(handshake(&s, c, &x, false, NULL));
+    struct tern_packet p;
+    TN_REQUIRE(tern_client_subscribe1(c, "flap/t", 1, NULL) == 0);
+    TN_REQUIRE(fs_recv(&s, c, &p, 2000) && p.type == TERN_SUBSCRIBE);
+    struct tern_packet sa = {.type = TERN_SUBACK};
+    uint8_t granted = 1;
+    sa.u.suback.packet_id = p.u.subscribe.packet_id;
+    sa.u.suback.rcs = (tern_slice){&granted, 1};
+    TN_REQUIRE(fs_send(&s, &sa));
+    for (int round = 0; round < 3; round++) { /* no session: re-subscribe, then drop again */
+        fs_close(&s);
+        x.connected = false;
+        TN_REQUIRE(handshake(&s, c, &x, false, NULL));
+        int subs = 0;
+        while (fs_recv(&s, c, &p, 300))
+            subs += p.type == TERN_SUBSCRIBE;
+        TN_EXPECT_EQ_INT(subs, 1);
+    }
+    tern_client_free(c);
+    fs_close(&s);
+    close(s.lfd);
+}
+
 /* Several packets in ONE write(), so the client reads them in one go and collects all their
  * events before it runs a callback; then, with close_after, the EOF right behind them. */
 static bool fs_send_batch(struct fs *s, const struct tern_packet *pk, size_t n, bool close_after)
