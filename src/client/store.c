@@ -393,10 +393,13 @@ out:
     return err;
 }
 
-static int write_header(struct tn_store *s)
+/* Header: MAGIC, then the protocol level the stored PUBLISH frames are encoded for (0 in logs
+ * written before it was recorded), then zeros. */
+static int write_header(struct tn_store *s, uint8_t version)
 {
     memcpy(s->map, MAGIC, 8);
     memset(s->map + 8, 0, 8);
+    s->map[8] = version;
     s->tail = HDR;
     return 0;
 }
@@ -440,8 +443,24 @@ int tn_store_open(tern_client *c)
         err = tn_fail(-TERN_ESTORE, "store: map %s: %s", s->path, strerror(-err));
         goto fail;
     }
+    if (size >= HDR && !memcmp(s->map, MAGIC, 8) && s->map[8] && s->map[8] != c->o.version) {
+        /* its frames are encoded for another protocol level: sent as they are they would be
+         * malformed on this connection. Keep them; say what to do. */
+        err = tn_fail(-TERN_ESTORE,
+                      "store: %s holds messages of an MQTT %s client; this one is MQTT %s (use "
+                      "the same version, or another store_dir)",
+                      s->path,
+                      s->map[8] == TERN_V5    ? "5.0"
+                      : s->map[8] == TERN_V31 ? "3.1"
+                                              : "3.1.1",
+                      c->o.version == TERN_V5    ? "5.0"
+                      : c->o.version == TERN_V31 ? "3.1"
+                                                 : "3.1.1");
+        goto fail;
+    }
     if (size >= HDR && !memcmp(s->map, MAGIC, 8)) {
         c->store = s;
+        s->map[8] = c->o.version; /* a log from before the level was recorded */
         if ((err = replay(c, s))) {
             c->store = NULL;
             err = tn_fail(err, "store: replay");
@@ -451,7 +470,7 @@ int tn_store_open(tern_client *c)
         err = tn_fail(-TERN_ESTORE, "store: %s is not a tern log", s->path);
         goto fail;
     } else {
-        write_header(s);
+        write_header(s, c->o.version);
     }
     s->synced = 0;
     s->hard = s->tail; /* the replayed log must be on disk before anything is resent */
@@ -514,7 +533,7 @@ void tn_store_maybe_compact(tern_client *c)
         unlink(s->tmp);
         return;
     }
-    write_header(&n);
+    write_header(&n, c->o.version);
     for (struct tn_omsg *m = c->qhead; m; m = m->next) {
         if (rec_add(&n, m) < 0)
             goto fail;

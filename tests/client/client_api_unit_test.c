@@ -212,4 +212,33 @@ TN_TEST(fd_mode_calls_without_connection)
     tern_client_free(c);
 }
 
+/* A store's PUBLISH frames are encoded for the protocol level of the client that wrote them:
+ * a client of another level refuses the store with a clear error (its frames would be
+ * malformed on the wire) and leaves it intact for a client of the right level. */
+TN_TEST(store_of_another_protocol_level_is_refused)
+{
+    char dir[] = "/tmp/tern-store-level-XXXXXX";
+    TN_REQUIRE(mkdtemp(dir) != NULL);
+    struct tern_client_opts o;
+    tern_client_opts_init(&o);
+    o.version = TERN_V5;
+    o.client_id = "level";
+    o.store_dir = dir;
+    tern_client *c = NULL;
+    TN_REQUIRE(tern_client_new(&o, &c) == 0);
+    TN_REQUIRE(tern_client_publish(c, "t", "x", 1, 1, false, NULL, NULL) == 0); /* queued */
+    tern_client_free(c);
+    c = NULL;
+    o.version = TERN_V311;
+    TN_EXPECT_EQ_INT(tern_client_new(&o, &c), -TERN_ESTORE);
+    TN_EXPECT(c == NULL);
+    TN_EXPECT(strstr(tern_client_last_error(), "MQTT 5.0") != NULL);
+    o.version = TERN_V5;
+    TN_EXPECT_EQ_INT(tern_client_new(&o, &c), 0);
+    tern_client_free(c);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    TN_EXPECT(system(cmd) == 0);
+}
+
 TN_TEST_MAIN()
