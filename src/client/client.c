@@ -450,7 +450,9 @@ static int send_ack(tern_client *c, uint8_t type, uint16_t pid, uint8_t rc)
 {
     struct tern_packet p = {.type = type};
     p.u.ack.packet_id = pid;
-    p.u.ack.rc = rc;
+    /* a reason code makes a 5.0 ack 5 bytes; a server whose Maximum Packet Size is 4 gets the
+     * 4-byte form (as if 0x00) rather than a packet it refuses [MQTT-3.2.2-15] */
+    p.u.ack.rc = c->srv_max_packet && c->srv_max_packet < 5 ? 0 : rc;
     return send_packet(c, &p);
 }
 
