@@ -667,6 +667,12 @@ static void srv_handle(struct srv *s, const uint8_t *frame, size_t n)
         return;
     }
     int err = tern_packet_decode(frame, n, s->ver, &p, &rc);
+    if (err) {
+        fprintf(stderr, "client_fuzz: the frame (level %u):", (unsigned)s->ver);
+        for (size_t i = 0; i < n && i < 160; i++)
+            fprintf(stderr, " %02x", frame[i]);
+        fprintf(stderr, "\n");
+    }
     if (err)
         die("client sent a %s that does not decode: %s (rc 0x%02x, %zu bytes)",
             tern_ptype_name(type), tern_client_strerror(err), rc, n);
@@ -949,7 +955,10 @@ static tern_client *cli_new(struct srv *s, int64_t *die_at)
     int err = tern_client_new(&o, &c);
     if (err == -EINVAL && g_verbose) /* an option combination libtern refuses */
         fprintf(stderr, "tern_client_new: %s\n", tern_client_last_error());
-    if (err == -EINVAL && ++g_refused < 1000)
+    /* a reused store directory written by a client of another protocol level is refused */
+    bool other_level =
+        err == -TERN_ESTORE && strstr(tern_client_last_error(), "holds messages of") != NULL;
+    if ((err == -EINVAL || other_level) && ++g_refused < 1000)
         return cli_new(s, die_at);
     if (err)
         die("tern_client_new: %s (%s)", tern_client_strerror(err), tern_client_last_error());
