@@ -38,6 +38,18 @@ static uint32_t conn_events(const struct tn_conn *c)
 
 static void conn_process(struct tn_conn *c, uint8_t *buf, size_t n);
 
+/* Handle what c->rx holds, the buffer taken from the connection (the rest goes back). */
+static void conn_process_rx(struct tn_conn *c)
+{
+    uint8_t *b = c->rx;
+    size_t n = c->rx_n;
+
+    c->rx = NULL;
+    c->rx_n = c->rx_cap = 0;
+    conn_process(c, b, n);
+    free(b);
+}
+
 static void pause_over(struct tn_loop *l, struct tn_timer *t)
 {
     struct tn_conn *c =
@@ -49,16 +61,10 @@ static void pause_over(struct tn_loop *l, struct tn_timer *t)
     /* not reading was our choice: it is no silence of the client's (keep-alive) */
     c->last_rx_ms = l->now_ms;
     tn_loop_mod(l, &c->io, conn_events(c));
-    if (c->rx_n) {
-        /* frames held back when the pause began go first; they may pause it again (the
-         * socket may hold nothing more, so no read would come to handle them) */
-        uint8_t *b = c->rx;
-        size_t n = c->rx_n;
-        c->rx = NULL;
-        c->rx_n = c->rx_cap = 0;
-        conn_process(c, b, n);
-        free(b);
-    }
+    /* frames held back when the pause began go first; they may pause it again (the socket
+     * may hold nothing more, so no read would come to handle them) */
+    if (c->rx_n)
+        conn_process_rx(c);
 }
 
 /* Stop handling a publisher's packets for one timer tick: a subscriber it feeds is falling
@@ -414,14 +420,8 @@ static void conn_read(struct tn_conn *c)
             c->rx_n += (size_t)k;
             c->last_rx_ms = w->loop.now_ms;
             TN_STAT_ADD(w, bytes_recv, (uint64_t)k);
-            if (c->rx_n >= need) {
-                uint8_t *b = c->rx;
-                size_t n = c->rx_n;
-                c->rx = NULL;
-                c->rx_n = c->rx_cap = 0;
-                conn_process(c, b, n);
-                free(b);
-            }
+            if (c->rx_n >= need)
+                conn_process_rx(c);
             return;
         }
     } else {
