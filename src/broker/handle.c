@@ -75,6 +75,13 @@ static int match_cmp(const void *a, const void *b)
     return (int)x->shared - (int)y->shared;
 }
 
+/* The QoS a message goes out at: the lower of published and granted [MQTT-3.8.4-8] (3.1.1:
+ * -6), or the subscription's with upgrade_outgoing_qos (non-standard, off by default). */
+static uint8_t out_qos(bool upgrade, uint8_t sub_qos, uint8_t msg_qos)
+{
+    return upgrade || sub_qos < msg_qos ? sub_qos : msg_qos;
+}
+
 /* Route a message to every matching subscription. A session with several matching
  * (non-shared) subscriptions gets it once, at the highest granted QoS, with every
  * Subscription Identifier [MQTT-3.3.4-4] [MQTT-3.3.4-5]; each delivery's QoS is the minimum
@@ -83,8 +90,7 @@ static int match_cmp(const void *a, const void *b)
 size_t tn_route(struct tn_worker *w, struct tn_msg *m)
 {
     size_t n, i, j, count = 0;
-    /* upgrade_outgoing_qos (non-standard, off by default): the subscription's QoS instead */
-    bool up = tn_conf(w->b)->upgrade_outgoing_qos;
+    bool up = tn_conf(w->b)->upgrade_outgoing_qos; /* read once, not per subscriber */
 
     w->m_n = 0;
     tn_router_match(w->b->router, (tern_slice){m->topic, m->topic_n}, match_cb, w);
@@ -104,7 +110,7 @@ size_t tn_route(struct tn_worker *w, struct tn_msg *m)
             /* No Local: not back to the publisher's own connection [MQTT-3.8.3-3] */
             if (x->o.no_local && x->h == m->origin)
                 continue;
-            q = up || x->o.qos < m->qos ? x->o.qos : m->qos;
+            q = out_qos(up, x->o.qos, m->qos);
             if (!any || q > qos)
                 qos = q;
             any = true;
@@ -279,6 +285,14 @@ static struct tn_msg *make_will(struct tn_conn *c, const struct tern_connect *cn
     return m;
 }
 
+/* A Response Topic, when present, is a topic name: no wildcards [MQTT-3.3.2-14] (also in a
+ * Will's properties, which are the PUBLISH properties of the will). */
+static bool response_topic_ok(const struct tern_props *pr)
+{
+    return !tern_props_has(pr, TERN_PROP_RESPONSE_TOPIC) ||
+           tern_topic_name_is_valid(pr->response_topic.p, pr->response_topic.n);
+}
+
 static void handle_connect(struct tn_conn *c, struct tern_packet *p)
 {
     struct tn_worker *w = c->w;
@@ -354,10 +368,8 @@ static void handle_connect(struct tn_conn *c, struct tern_packet *p)
         connack_refuse(c, ver, TERN_RC_RETAIN_NOT_SUPPORTED, 0);
         return;
     }
-    if (cn->will && ver == 5 && tern_props_has(&cn->will_props, TERN_PROP_RESPONSE_TOPIC) &&
-        !tern_topic_name_is_valid(cn->will_props.response_topic.p,
-                                  cn->will_props.response_topic.n)) {
-        connack_refuse(c, ver, TERN_RC_PROTOCOL_ERROR, 0); /* a topic name too [MQTT-3.3.2-14] */
+    if (cn->will && ver == 5 && !response_topic_ok(&cn->will_props)) {
+        connack_refuse(c, ver, TERN_RC_PROTOCOL_ERROR, 0);
         return;
     }
     if (cn->will && ver == 5 &&
@@ -578,9 +590,7 @@ static void handle_publish(struct tn_conn *c, struct tern_packet *p)
             return;
         }
     }
-    if (c->version == 5 && tern_props_has(&pb->props, TERN_PROP_RESPONSE_TOPIC) &&
-        !tern_topic_name_is_valid(pb->props.response_topic.p, pb->props.response_topic.n)) {
-        /* a Response Topic is a topic name: no wildcards [MQTT-3.3.2-14] */
+    if (c->version == 5 && !response_topic_ok(&pb->props)) {
         violation(c, TERN_RC_PROTOCOL_ERROR, "Response Topic is not a valid topic name");
         return;
     }
@@ -681,7 +691,7 @@ static void collect_retained(struct tn_worker *w, struct rcoll *rc, tern_slice f
         struct tn_msg *m = msgs[i];
         /* sent because of a new subscription: RETAIN set [MQTT-3.3.1-8] (3.1.1: -8) */
         rc->v[rc->n++] = (struct tn_delivery){.msg = m,
-                                              .qos = up || o->qos < m->qos ? o->qos : m->qos,
+                                              .qos = out_qos(up, o->qos, m->qos),
                                               .flags = TN_DLV_RETAIN,
                                               .sub_id = o->sub_id};
     }

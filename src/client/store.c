@@ -404,6 +404,11 @@ static int write_header(struct tn_store *s, uint8_t version)
     return 0;
 }
 
+static const char *level_name(uint8_t v)
+{
+    return v == TERN_V5 ? "5.0" : v == TERN_V31 ? "3.1" : "3.1.1";
+}
+
 int tn_store_open(tern_client *c)
 {
     if (mkdir(c->store_dir, 0700) < 0 && errno != EEXIST)
@@ -449,13 +454,7 @@ int tn_store_open(tern_client *c)
         err = tn_fail(-TERN_ESTORE,
                       "store: %s holds messages of an MQTT %s client; this one is MQTT %s (use "
                       "the same version, or another store_dir)",
-                      s->path,
-                      s->map[8] == TERN_V5    ? "5.0"
-                      : s->map[8] == TERN_V31 ? "3.1"
-                                              : "3.1.1",
-                      c->o.version == TERN_V5    ? "5.0"
-                      : c->o.version == TERN_V31 ? "3.1"
-                                                 : "3.1.1");
+                      s->path, level_name(s->map[8]), level_name(c->o.version));
         goto fail;
     }
     if (size >= HDR && !memcmp(s->map, MAGIC, 8)) {
