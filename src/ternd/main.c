@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,19 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
+/* Every connection is a descriptor: raise the soft limit to the hard one (what a service
+ * manager's LimitNOFILE= grants) so that 100,000 clients need no `ulimit -n` by hand. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        tn_log(TN_L_WARNING, "Warning: cannot raise the open file limit: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
     static struct tn_config cfg, neu;
@@ -170,6 +184,7 @@ int main(int argc, char **argv)
         tn_log(TN_L_NOTICE, "Starting in local only mode. Connections will only be possible "
                             "from clients running on this machine.");
     log_accepted_only(&cfg, NULL);
+    raise_fd_limit();
     to_broker_conf(&cfg, &bc);
     b = tn_broker_new(&bc, err, sizeof(err));
     if (!b) {
