@@ -83,6 +83,9 @@ static void usage(FILE *out)
             "  --keepalive S      MQTT keep-alive seconds (default 60; 0 disables)\n"
             "  --drain T          at the end, how long to wait for missing messages with\n"
             "                     no progress before counting them lost (default 2s)\n"
+            "  --drain-max T      wait at most T for missing messages once publishing ends,\n"
+            "                     even while they still arrive (default: no limit); what has\n"
+            "                     not arrived by then is counted lost\n"
             "  --sub-stall T      subscribers do not read for T after the start: a slow\n"
             "                     consumer, to see what the broker queues or drops\n"
             "  --connect-timeout T  time for all connections to be ready (default 30s)\n"
@@ -187,6 +190,7 @@ enum {
     OPT_BROKER_PID,
     OPT_KEEPALIVE,
     OPT_DRAIN,
+    OPT_DRAIN_MAX,
     OPT_SUB_STALL,
     OPT_CONNECT_TIMEOUT,
     OPT_SOURCE_ADDRS,
@@ -215,6 +219,7 @@ static const struct option longopts[] = {
     {"broker-pid", required_argument, NULL, OPT_BROKER_PID},
     {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"drain", required_argument, NULL, OPT_DRAIN},
+    {"drain-max", required_argument, NULL, OPT_DRAIN_MAX},
     {"sub-stall", required_argument, NULL, OPT_SUB_STALL},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"source-addrs", required_argument, NULL, OPT_SOURCE_ADDRS},
@@ -389,6 +394,10 @@ static int parse_opts(struct tn_bench_opts *o, int argc, char **argv)
             break;
         case OPT_DRAIN:
             if (parse_seconds("--drain", optarg, &o->drain) < 0)
+                return -1;
+            break;
+        case OPT_DRAIN_MAX:
+            if (parse_seconds("--drain-max", optarg, &o->drain_max) < 0)
                 return -1;
             break;
         case OPT_SUB_STALL:
@@ -689,6 +698,7 @@ struct run_result {
     uint64_t cpu0, cpu1;   /* our own CPU time */
     uint64_t wait0, wait1; /* our own time waiting for a CPU (schedstat), UINT64_MAX: unknown */
     bool interrupted, timed_out;
+    bool drain_cut; /* --drain-max ended the wait while messages were still arriving */
     char errbuf[256]; /* the time-out message */
 };
 
@@ -776,6 +786,7 @@ static void run_publish(struct tn_bench *b, unsigned nw, struct run_result *rr, 
 {
     uint64_t now = tn_bench_now(), last_progress, last_live, stop_at = 0;
     uint64_t drain_ns = (uint64_t)(b->o.drain * 1e9);
+    uint64_t drain_max_ns = (uint64_t)(b->o.drain_max * 1e9);
     struct totals prev = {0}, t, last = {0};
 
     rr->broker0 = proc_read(b->o.broker_pid);
@@ -819,6 +830,10 @@ static void run_publish(struct tn_bench *b, unsigned nw, struct run_result *rr, 
              * nothing has moved for --drain. */
             if (t.received >= t.sent * b->o.subs || now - last_progress >= drain_ns)
                 break;
+            if (drain_max_ns && now - stop_at >= drain_max_ns) {
+                rr->drain_cut = true;
+                break;
+            }
         } else if (rr->interrupted && now - last_progress >= drain_ns + 1000000000u) {
             break; /* an acknowledgement that never comes must not hang us */
         }
@@ -1018,6 +1033,8 @@ static void print_text(const struct tn_bench *b, const struct run_result *rr,
     fprintf(out, ", errors %" PRIu64, r->errors);
     if (r->foreign)
         fprintf(out, ", not ours %" PRIu64, r->foreign);
+    if (rr->drain_cut)
+        fprintf(out, "\n             (--drain-max: stopped waiting while messages still arrived)");
     fprintf(out, "\n  latency   ");
     print_hist(out, &r->lat);
     print_cpu(out, o, r);
@@ -1118,6 +1135,7 @@ static void print_json(const struct tn_bench *b, const struct run_result *rr,
     else
         fprintf(out, "null");
     fprintf(out, ",\"qos_downgraded\":%s", r->downgraded ? "true" : "false");
+    fprintf(out, ",\"drain_cut\":%s", rr->drain_cut ? "true" : "false");
     fprintf(out, ",\"interrupted\":%s,\"ok\":%s,\"error\":", rr->interrupted ? "true" : "false",
             r->ok ? "true" : "false");
     if (r->error)

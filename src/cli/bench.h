@@ -52,6 +52,7 @@ struct tn_bench_opts {
     unsigned threads;
     unsigned keepalive;
     double drain;           /* seconds without progress before the end gives up waiting */
+    double drain_max;       /* seconds after publishing ends to stop waiting anyway (0: none) */
     double sub_stall;       /* seconds subscribers do not read after the start */
     double connect_timeout; /* seconds for every connection to be ready */
     int broker_pid;         /* 0: none */
