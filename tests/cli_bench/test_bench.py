@@ -37,6 +37,7 @@ def check_complete(j, sent, subs):
     assert j["errors"] == 0
     assert j["ok"] is True and j["error"] is None
     assert j["qos_downgraded"] is False
+    assert j["drain_cut"] is False
     if j["qos"] > 0:
         assert j["acked"] == sent
     lat = j["latency_us"]
@@ -190,6 +191,19 @@ def test_qos0_losses_are_counted(mosquitto_factory):
     assert j["ok"] is True  # QoS 0 may lose messages
 
 
+def test_drain_max_cuts_the_wait(broker):
+    # The subscriber reads nothing for 5 s; without --drain-max the run would wait --drain
+    # (20 s) of no progress. With it, the wait ends 0.5 s after publishing: what has not
+    # arrived is lost, and the report says the wait was cut.
+    t0 = time.monotonic()
+    j, _ = bench_json(broker, "--count", 2000, "--sub-stall", 5, "--drain", 20,
+                      "--drain-max", 0.5)
+    assert time.monotonic() - t0 < 5
+    assert j["drain_cut"] is True
+    assert j["sent"] == 2000 and j["lost"] > 0
+    assert j["unique"] + j["lost"] == 2000
+
+
 def test_qos1_loss_fails_the_run(mosquitto_factory):
     m = mosquitto_factory(SMALL_QUEUE)
     j, r = bench_json(m, "-q", 1, "--count", 20000, "--size", 1000, "--sub-stall", 1,
@@ -323,6 +337,7 @@ def test_unresolvable_host():
     (["--count", "ten"], "--count needs a number, got 'ten'"),
     (["--duration", "5h"], "--duration needs a time such as 10, 2.5s, 500ms or 2m, got '5h'"),
     (["--rate", "-1"], "--rate needs messages per second above 0, got '-1'"),
+    (["--drain-max", "soon"], "--drain-max needs a time such as 10, 2.5s, 500ms or 2m"),
     (["--window", "70000"], "--window must be a whole number from 1 to 65535"),
     (["--threads", "0"], "--threads must be a whole number from 1 to 256"),
     (["-p", "65536"], "-p must be a whole number from 1 to 65535"),
