@@ -50,34 +50,92 @@ static void conn_process_rx(struct tn_conn *c)
     free(b);
 }
 
-static void pause_over(struct tn_loop *l, struct tn_timer *t)
+/* Read again after a pause. */
+static void conn_resume(struct tn_conn *c)
 {
-    struct tn_conn *c =
-        (struct tn_conn *)(void *)((char *)t - offsetof(struct tn_conn, pause_timer));
-
     c->paused = false;
     if (c->state == TN_CONN_CLOSED)
         return;
     /* not reading was our choice: it is no silence of the client's (keep-alive) */
-    c->last_rx_ms = l->now_ms;
-    tn_loop_mod(l, &c->io, conn_events(c));
+    c->last_rx_ms = c->w->loop.now_ms;
+    tn_loop_mod(&c->w->loop, &c->io, conn_events(c));
     /* frames held back when the pause began go first; they may pause it again (the socket
      * may hold nothing more, so no read would come to handle them) */
     if (c->rx_n)
         conn_process_rx(c);
 }
 
-/* Stop handling a publisher's packets for one timer tick: a subscriber it feeds is falling
- * behind (see pace_publisher in session.c). The frames already read wait in c->rx, so a pause
- * takes effect at once, not after the rest of a 64 KiB read. Reading resumes by itself; the
- * time paused does not count against the client's keep-alive. */
+static void paused_remove(struct tn_worker *w, struct tn_conn *c)
+{
+    for (size_t i = 0; i < w->paused_n; i++) {
+        if (w->paused[i] == c) {
+            w->paused[i] = w->paused[--w->paused_n];
+            return;
+        }
+    }
+}
+
+static void pause_over(struct tn_loop *l, struct tn_timer *t)
+{
+    struct tn_conn *c =
+        (struct tn_conn *)(void *)((char *)t - offsetof(struct tn_conn, pause_timer));
+
+    (void)l;
+    paused_remove(c->w, c);
+    conn_resume(c);
+}
+
+/* Stop handling a publisher's packets: a subscriber it feeds is falling behind (see
+ * pace_publisher in session.c). The frames already read wait in c->rx, so a pause takes
+ * effect at once, not after the rest of a 64 KiB read. Reading resumes when a subscriber of
+ * this worker that paused publishers has drained (tn_worker_resume_paused), or after a tick
+ * at the latest (a subscriber on another worker cannot wake us); the time paused does not
+ * count against the client's keep-alive. */
 void tn_conn_pause(struct tn_conn *c)
 {
+    struct tn_worker *w = c->w;
+
     if (c->state != TN_CONN_ACTIVE || c->paused)
         return;
     c->paused = true;
-    tn_loop_mod(&c->w->loop, &c->io, conn_events(c));
-    tn_timer_arm(&c->w->loop, &c->pause_timer, TN_TICK_MS);
+    tn_loop_mod(&w->loop, &c->io, conn_events(c));
+    tn_timer_arm(&w->loop, &c->pause_timer, TN_TICK_MS);
+    if (w->paused_n == w->paused_cap) {
+        size_t ncap = w->paused_cap ? w->paused_cap * 2 : 16;
+        struct tn_conn **nv = realloc(w->paused, ncap * sizeof(*nv));
+        if (!nv)
+            return; /* the timer still resumes it */
+        w->paused = nv;
+        w->paused_cap = ncap;
+    }
+    w->paused[w->paused_n++] = c;
+}
+
+/* Resume every connection of this worker paused for a subscriber: one has drained. Those
+ * still too fast pause again at their next message to a full subscriber. */
+static void tn_worker_resume_paused(struct tn_worker *w)
+{
+    struct tn_conn **v = w->paused;
+    size_t n = w->paused_n;
+
+    if (!n)
+        return;
+    /* take the list: resuming handles held frames, which may pause some again */
+    w->paused = NULL;
+    w->paused_n = w->paused_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct tn_conn *c = v[i]; /* closed ones are freed only at the end of the turn */
+        if (c->state == TN_CONN_ACTIVE && c->paused) {
+            tn_timer_cancel(&w->loop, &c->pause_timer);
+            conn_resume(c);
+        }
+    }
+    if (!w->paused) { /* nothing paused again: keep the array */
+        w->paused = v;
+        w->paused_cap = n;
+    } else {
+        free(v);
+    }
 }
 
 const char *tn_conn_name(const struct tn_conn *c)
@@ -201,6 +259,45 @@ bool tn_conn_tx_full(const struct tn_conn *c)
     return c->tx_n >= TN_TX_HIGH;
 }
 
+/* Does this connection's client read fast: a tenth of the output bound (about 1 MB/s) or more
+ * written to it within the last 100-200 ms? A write that blocks for longer ends that. */
+static bool tx_fast(const struct tn_conn *c)
+{
+    uint32_t age = (uint32_t)c->w->loop.now_ms - c->txw_ms;
+
+    /* the window that began at txw_ms is still open below 100 ms, complete up to 200 ms */
+    return age < 200 &&
+           (c->txw_bytes >= TN_TX_HIGH / 10 || (age < 100 && c->tx_rate >= TN_TX_HIGH / 10));
+}
+
+/* Is this connection past half its output bound while its client reads fast? Such a
+ * subscriber's QoS 0 publishers are paced; a slow reader's are not: it must not slow the
+ * others down to its pace. */
+bool tn_conn_tx_behind(const struct tn_conn *c)
+{
+    return c->state == TN_CONN_ACTIVE && c->tx_n >= TN_TX_HIGH / 2 && tx_fast(c);
+}
+
+/* Room for one more QoS 0 message? Up to the output bound; for a fast reader up to four
+ * times that, the slack for publishers on other workers, which a hint to pause reaches only
+ * after their next reads (a tick at most). */
+bool tn_conn_qos0_room(const struct tn_conn *c)
+{
+    return c->tx_n < TN_TX_HIGH || (c->tx_n < 4 * TN_TX_HIGH && tx_fast(c));
+}
+
+static void tx_rate_add(struct tn_conn *c, size_t k)
+{
+    uint32_t now = (uint32_t)c->w->loop.now_ms;
+
+    if (now - c->txw_ms >= 100) {
+        c->tx_rate = now - c->txw_ms < 200 ? c->txw_bytes : 0;
+        c->txw_ms = now;
+        c->txw_bytes = 0;
+    }
+    c->txw_bytes += (uint32_t)(k < UINT32_MAX - c->txw_bytes ? k : UINT32_MAX - c->txw_bytes);
+}
+
 uint8_t *tn_conn_tx_reserve(struct tn_conn *c, size_t n)
 {
     if (c->tx_head + c->tx_n + n > c->tx_cap) {
@@ -274,6 +371,7 @@ static bool conn_write(struct tn_conn *c)
             return false;
         }
         TN_STAT_ADD(c->w, bytes_sent, (uint64_t)k);
+        tx_rate_add(c, (size_t)k);
         c->tx_head += (size_t)k;
         c->tx_n -= (size_t)k;
     }
@@ -294,6 +392,12 @@ void tn_conn_flush(struct tn_conn *c)
 
     if (c->state == TN_CONN_CLOSED || !conn_write(c))
         return;
+    /* it drained: let the publishers paused for it go on (before the pump refills it) */
+    if (c->pacing && c->tx_n <= TN_TX_HIGH / 4 &&
+        (!c->s || c->s->q.n <= tn_session_pace_mark(c->s) / 2)) {
+        c->pacing = false;
+        tn_worker_resume_paused(c->w);
+    }
     /* room again: move queued messages (and retained backlog) in */
     if (c->s && c->state == TN_CONN_ACTIVE && (was_full || c->s->rbl || c->s->q.n) &&
         !tn_conn_tx_full(c))
@@ -509,6 +613,8 @@ void tn_conn_close(struct tn_conn *c, int v5_rc, const char *why)
     tn_loop_del(&w->loop, &c->io);
     tn_timer_cancel(&w->loop, &c->ka_timer);
     tn_timer_cancel(&w->loop, &c->pause_timer);
+    if (c->paused)
+        paused_remove(w, c);
     close(c->fd);
     c->fd = -1;
     atomic_fetch_sub_explicit(&w->b->n_conns, 1, memory_order_relaxed);

@@ -156,13 +156,16 @@ struct tn_conn {
     bool in_flush;      /* on the worker's flush list */
     bool req_problem_info;
     bool paused;        /* not reading: a subscriber it publishes to is falling behind */
+    bool pacing;        /* publishers were paused for this one: resume them once it drains */
     bool want_out;      /* a write would block: waiting for EPOLLOUT */
     int16_t handoff_to; /* >= 0: hand to that worker after this frame (set by CONNECT) */
     uint16_t keepalive; /* seconds, as in force (Server Keep Alive applied) */
     uint64_t last_rx_ms;
     struct tn_timer ka_timer; /* connect timeout, then keep-alive */
     struct tn_timer pause_timer;
-    char peer[64];
+    /* output rate: bytes written in the window that began at txw_ms, and in the last one */
+    uint32_t txw_ms, txw_bytes, tx_rate;
+    char peer[48]; /* "[v6 address]:port" is at most 47 */
     /* input: bytes of an incomplete frame, kept only between reads */
     uint8_t *rx;
     size_t rx_n, rx_cap;
@@ -234,6 +237,8 @@ struct tn_worker {
     struct tn_conn *conns;
     struct tn_conn *flush;
     struct tn_conn *dead;
+    struct tn_conn **paused; /* connections paused by tn_conn_pause */
+    size_t paused_n, paused_cap;
     uint8_t *scratch; /* read buffer shared by this worker's connections */
     size_t scratch_cap;
     struct tn_match *m;
@@ -311,6 +316,8 @@ void tn_conn_close(struct tn_conn *c, int v5_rc, const char *why);
 void tn_conn_flush(struct tn_conn *c);
 void tn_conn_log_packet(struct tn_conn *c, bool out, const struct tern_packet *p);
 bool tn_conn_tx_full(const struct tn_conn *c);
+bool tn_conn_tx_behind(const struct tn_conn *c);
+bool tn_conn_qos0_room(const struct tn_conn *c);
 void tn_conn_pause(struct tn_conn *c);
 void tn_worker_flush_all(struct tn_worker *w);
 void tn_worker_free_dead(struct tn_worker *w);
@@ -319,6 +326,7 @@ const char *tn_conn_name(const struct tn_conn *c);
 /* session.c */
 void tn_session_deliver(struct tn_session *s, struct tn_delivery *d);
 void tn_session_pump(struct tn_session *s);
+uint32_t tn_session_pace_mark(const struct tn_session *s);
 /* Stream retained messages found by a SUBSCRIBE (takes the deliveries' references). */
 int tn_session_add_retained(struct tn_session *s, struct tn_delivery *v, uint32_t n);
 void tn_session_resend(struct tn_session *s);

@@ -337,27 +337,42 @@ static void send_now(struct tn_session *s, struct tn_delivery *d)
 
 /* Publisher pacing. A single worker serving everyone paces a fast publisher to its
  * subscribers for free (mosquitto does, by reading one packet per client per turn); tern's
- * workers do not, so without this a QoS 1 burst to a subscriber that is slower but keeping
- * up would overflow max_queued_messages and be dropped. While such a subscriber's queue is
- * past half its bound, every publisher whose message lands in it is paused for a tick
- * (tn_conn_pause: at once, mid-read), so a fan-in of many publishers slows down as a whole,
- * and each one gets one more message through per tick. A subscriber that has completed
- * nothing for a second is stalled, not slow: it is not allowed to slow anyone [the issue: "a
- * slow or stalled subscriber never slows the others"], and its queue drops at the bound.
- * Repeated hints to the same publisher are sent at most twice a tick. */
-static void pace_publisher(struct tn_session *s, uint64_t origin)
+ * workers do not, so without this a burst to a subscriber that is slower but keeping up
+ * would overflow its bounds and be dropped. While such a subscriber is behind (its QoS 1/2
+ * queue past half max_queued_messages, or its output past half the 1 MiB bound at QoS 0),
+ * every publisher whose message lands there is paused (tn_conn_pause: at once, mid-read), so
+ * a fan-in of many publishers slows down as a whole; they read again as soon as it has
+ * drained (publishers on its own worker), or after a tick. A subscriber that is not keeping
+ * up at all is stalled, not slow: it is not allowed to slow anyone [the issue: "a slow or
+ * stalled subscriber never slows the others"], and its messages drop at the bound. At QoS
+ * 1/2 "stalled" is nothing acknowledged for a second; at QoS 0 it is reading less than about
+ * 1 MB/s (tn_conn_tx_behind): a display reading a few messages a second never holds up a
+ * sensor. Hints to a publisher on another worker go at most twice a tick. */
+uint32_t tn_session_pace_mark(const struct tn_session *s)
 {
     const struct tn_broker_conf *conf = tn_conf(s->w->b);
-    uint64_t now = s->w->loop.now_ms;
-    uint32_t hw = conf->max_queued_messages ? conf->max_queued_messages / 2 : 10000u;
 
-    if (!origin || s->q.n < hw || now - s->last_ack_ms > 1000)
-        return;
-    if (origin == s->last_hint_to && now - s->last_hint_ms < TN_TICK_MS / 2)
-        return;
-    s->last_hint_ms = now;
-    s->last_hint_to = origin;
+    return conf->max_queued_messages ? conf->max_queued_messages / 2 : 10000u;
+}
+
+static void pace_publisher(struct tn_session *s, uint64_t origin)
+{
+    uint64_t now = s->w->loop.now_ms;
+
+    if (tn_handle_worker(origin) != s->w->idx) {
+        if (origin == s->last_hint_to && now - s->last_hint_ms < TN_TICK_MS / 2)
+            return;
+        s->last_hint_ms = now;
+        s->last_hint_to = origin;
+    }
+    s->conn->pacing = true;
     tn_slowdown(s->w, origin);
+}
+
+static void pace_qos12(struct tn_session *s, uint64_t origin)
+{
+    if (origin && s->q.n >= tn_session_pace_mark(s) && s->w->loop.now_ms - s->last_ack_ms <= 1000)
+        pace_publisher(s, origin);
 }
 
 void tn_session_deliver(struct tn_session *s, struct tn_delivery *d)
@@ -374,18 +389,22 @@ void tn_session_deliver(struct tn_session *s, struct tn_delivery *d)
         return;
     }
     if (d->qos == 0) {
-        if (tn_conn_tx_full(s->conn)) {
+        struct tn_conn *c = s->conn;
+        uint64_t origin = d->msg->origin;
+        if (!tn_conn_qos0_room(c)) {
             TN_STAT_ADD(s->w, pub_dropped, 1); /* slow consumer: QoS 0 is dropped */
             tn_delivery_release(d);
-            return;
+        } else {
+            send_now(s, d);
         }
-        send_now(s, d);
+        if (origin && tn_conn_tx_behind(c))
+            pace_publisher(s, origin);
         return;
     }
     if (s->q.n || !inf_room(s) || tn_conn_tx_full(s->conn)) {
         uint64_t origin = d->msg->origin;
         if (queue_push(s, d))
-            pace_publisher(s, origin);
+            pace_qos12(s, origin);
         return;
     }
     send_now(s, d);

@@ -451,6 +451,7 @@ void tn_worker_fini(struct tn_worker *w)
     free(w->inbox.v);
     free(w->outbox);
     free(w->scratch);
+    free(w->paused);
     free(w->tab);
     free(w->slots);
     free(w->gens);
