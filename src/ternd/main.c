@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -143,6 +144,16 @@ static void raise_fd_limit(void)
         tn_log(TN_L_WARNING, "Warning: cannot raise the open file limit: %s", strerror(errno));
 }
 
+/* Output buffers come and go with every burst (a connection keeps none while idle). glibc's
+ * defaults give the top of the heap back to the kernel, or mmap a buffer past 128 KiB, and
+ * then fault the pages in again, zeroed, on the next burst: a tenth of a fan-out's time went
+ * to page faults. Keep up to 64 MiB of freed heap for reuse instead. */
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+}
+
 int main(int argc, char **argv)
 {
     static struct tn_config cfg, neu;
@@ -185,6 +196,7 @@ int main(int argc, char **argv)
                             "from clients running on this machine.");
     log_accepted_only(&cfg, NULL);
     raise_fd_limit();
+    tune_malloc();
     to_broker_conf(&cfg, &bc);
     b = tn_broker_new(&bc, err, sizeof(err));
     if (!b) {
