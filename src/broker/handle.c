@@ -75,6 +75,38 @@ static int match_cmp(const void *a, const void *b)
     return (int)x->shared - (int)y->shared;
 }
 
+/* Does every match name a different session (the usual case)? An open-addressing set of the
+ * handles, built per message in a per-worker table. */
+static bool matches_distinct(struct tn_worker *w, size_t n)
+{
+    size_t cap = 16, mask, i;
+
+    while (cap < 2 * n)
+        cap *= 2;
+    if (cap > w->dset_cap) {
+        uint64_t *nv = realloc(w->dset, cap * sizeof(*nv));
+        if (!nv)
+            return false; /* sort instead */
+        w->dset = nv;
+        w->dset_cap = cap;
+    }
+    memset(w->dset, 0, cap * sizeof(*w->dset));
+    mask = cap - 1;
+    for (i = 0; i < n; i++) {
+        uint64_t h = w->m[i].h;
+        size_t k = (size_t)((h * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+        if (!h)
+            return false;
+        while (w->dset[k]) {
+            if (w->dset[k] == h)
+                return false;
+            k = (k + 1) & mask;
+        }
+        w->dset[k] = h;
+    }
+    return true;
+}
+
 /* The QoS a message goes out at: the lower of published and granted [MQTT-3.8.4-8] (3.1.1:
  * -6), or the subscription's with upgrade_outgoing_qos (non-standard, off by default). */
 static uint8_t out_qos(bool upgrade, uint8_t sub_qos, uint8_t msg_qos)
@@ -82,7 +114,8 @@ static uint8_t out_qos(bool upgrade, uint8_t sub_qos, uint8_t msg_qos)
     return upgrade || sub_qos < msg_qos ? sub_qos : msg_qos;
 }
 
-/* Route a message to every matching subscription. A session with several matching
+/* Route a message to every matching subscription (the caller holds a reference to m for the
+ * length of the call). A session with several matching
  * (non-shared) subscriptions gets it once, at the highest granted QoS, with every
  * Subscription Identifier [MQTT-3.3.4-4] [MQTT-3.3.4-5]; each delivery's QoS is the minimum
  * of the message's and the subscription's [MQTT-3.8.4-8] (3.1.1: [MQTT-3.8.4-6]).
@@ -95,7 +128,10 @@ size_t tn_route(struct tn_worker *w, struct tn_msg *m)
     w->m_n = 0;
     tn_router_match(w->b->router, (tern_slice){m->topic, m->topic_n}, match_cb, w);
     n = w->m_n;
-    if (n > 1)
+    /* a session with several matching subscriptions must get one delivery: sort to group
+     * them, but only when some session does appear twice (sorting 100 distinct ones per
+     * message was a tenth of a fan-out's time) */
+    if (n > 1 && !matches_distinct(w, n))
         qsort(w->m, n, sizeof(*w->m), match_cmp);
     for (i = 0; i < n; i = j) {
         struct tn_delivery d = {0};
@@ -124,7 +160,7 @@ size_t tn_route(struct tn_worker *w, struct tn_msg *m)
         }
         if (!any)
             continue;
-        d.msg = tn_msg_ref(m);
+        d.msg = m; /* borrowed below, or referenced for another worker */
         d.qos = qos;
         /* RETAIN is 0 on forwarding unless Retain As Published [MQTT-3.3.1-12] (3.1.1:
          * [MQTT-3.3.1-9]) */
@@ -140,7 +176,16 @@ size_t tn_route(struct tn_worker *w, struct tn_msg *m)
                 }
             }
         }
-        tn_deliver_to(w, w->m[i].h, &d);
+        if (tn_handle_worker(w->m[i].h) == w->idx) {
+            struct tn_session *s = tn_worker_session_by_handle(w, w->m[i].h);
+            if (s)
+                tn_session_deliver_borrowed(s, &d); /* our caller holds m */
+            else
+                free(d.more_ids); /* the session ended meanwhile */
+        } else {
+            tn_msg_ref(m);
+            tn_deliver_to(w, w->m[i].h, &d);
+        }
         count++;
     }
     return count;

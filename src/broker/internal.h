@@ -243,6 +243,8 @@ struct tn_worker {
     size_t scratch_cap;
     struct tn_match *m;
     size_t m_n, m_cap;
+    uint64_t *dset; /* matches_distinct's table */
+    size_t dset_cap;
     /* the last QoS 0 PUBLISH encoded here, reused byte for byte for the next subscriber of
      * the same message on the same wire layout: a fan-out encodes each distinct packet once */
     struct tn_msg *enc_msg;
@@ -325,6 +327,7 @@ const char *tn_conn_name(const struct tn_conn *c);
 
 /* session.c */
 void tn_session_deliver(struct tn_session *s, struct tn_delivery *d);
+void tn_session_deliver_borrowed(struct tn_session *s, struct tn_delivery *d);
 void tn_session_pump(struct tn_session *s);
 uint32_t tn_session_pace_mark(const struct tn_session *s);
 /* Stream retained messages found by a SUBSCRIBE (takes the deliveries' references). */

@@ -457,6 +457,7 @@ void tn_worker_fini(struct tn_worker *w)
     free(w->gens);
     free(w->free_slots);
     free(w->m);
+    free(w->dset);
     tn_msg_unref(w->enc_msg);
     free(w->enc_buf);
     tn_loop_fini(&w->loop);
