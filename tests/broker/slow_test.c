@@ -312,8 +312,8 @@ TN_TEST(fanin_qos0_to_fast_subscriber_paces_publishers_no_loss)
         got++;
     }
     pthread_join(th, NULL);
-    fprintf(stderr, "  (%d of %d QoS 0 messages of %d bytes in %lld ms)\n", got,
-            FQ_PUBS * FQ_PER, MSG_SIZE, (long long)(tb_now_ms() - t0));
+    fprintf(stderr, "  (%d of %d QoS 0 messages of %d bytes in %lld ms)\n", got, FQ_PUBS * FQ_PER,
+            MSG_SIZE, (long long)(tb_now_ms() - t0));
     TN_EXPECT_EQ_INT(f.failed_at, -1);
     if (got != FQ_PUBS * FQ_PER)
         tb_broker_dump_log(b);
