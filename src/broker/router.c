@@ -772,6 +772,9 @@ void tn_router_match(struct tn_router *r, tern_slice topic, tn_match_fn fn, void
     struct rnode *root = r->root, *x = root;
     /* Invariant: x has consumed the levels before t[pos]; pos == len + 1 once all are. */
     size_t pos = 0;
+    /* '+' siblings of literal levels on the current path not tried yet: with none, a dead
+     * end ends the walk instead of climbing back to the root */
+    size_t alts = 0;
     for (;;) {
         bool wild = x != root || !dollar;
         if (x->hash && wild)
@@ -786,6 +789,8 @@ void tn_router_match(struct tn_router *r, tern_slice topic, tn_match_fn fn, void
             next = end + 1;
             struct tn_lnode *l = tn_lmap_find(&x->ln, t + pos, end - pos, r->seed);
             c = l ? RN(l) : wild ? x->plus : NULL;
+            if (l && wild && x->plus)
+                alts++;
         }
         if (c) {
             x = c;
@@ -794,11 +799,12 @@ void tn_router_match(struct tn_router *r, tern_slice topic, tn_match_fn fn, void
         }
         /* Backtrack: after a literal child comes its sibling '+'; otherwise go up. */
         for (;;) {
-            if (x == root)
+            if (x == root || alts == 0)
                 goto done;
             struct rnode *p = RN(x->ln.parent);
             if (x->ln.kind == RK_LIT && p->plus && (p != root || !dollar)) {
                 c = p->plus;
+                alts--;
                 break;
             }
             pos = level_start(t, pos - 1);
