@@ -270,20 +270,28 @@ static bool tx_fast(const struct tn_conn *c)
            (c->txw_bytes >= TN_TX_HIGH / 10 || (age < 100 && c->tx_rate >= TN_TX_HIGH / 10));
 }
 
-/* Is this connection past half its output bound while its client reads fast? Such a
+/* May this connection's publishers wait for it: it reads fast, or its socket is not blocked
+ * (a burst filled its buffer within one loop turn; the flush at the end of the turn will take
+ * it, and the publishers go on right after). A slow reader's socket stays blocked. */
+static bool tx_may_pace(const struct tn_conn *c)
+{
+    return !c->want_out || tx_fast(c);
+}
+
+/* Is this connection past half its output bound while its client keeps up? Such a
  * subscriber's QoS 0 publishers are paced; a slow reader's are not: it must not slow the
  * others down to its pace. */
 bool tn_conn_tx_behind(const struct tn_conn *c)
 {
-    return c->state == TN_CONN_ACTIVE && c->tx_n >= TN_TX_HIGH / 2 && tx_fast(c);
+    return c->state == TN_CONN_ACTIVE && c->tx_n >= TN_TX_HIGH / 2 && tx_may_pace(c);
 }
 
-/* Room for one more QoS 0 message? Up to the output bound; for a fast reader up to four
- * times that, the slack for publishers on other workers, which a hint to pause reaches only
- * after their next reads (a tick at most). */
+/* Room for one more QoS 0 message? Up to the output bound; for a connection that paces its
+ * publishers up to four times that, the slack for publishers on other workers, which a hint
+ * to pause reaches only after their next reads (a tick at most). */
 bool tn_conn_qos0_room(const struct tn_conn *c)
 {
-    return c->tx_n < TN_TX_HIGH || (c->tx_n < 4 * TN_TX_HIGH && tx_fast(c));
+    return c->tx_n < TN_TX_HIGH || (c->tx_n < 4 * TN_TX_HIGH && tx_may_pace(c));
 }
 
 static void tx_rate_add(struct tn_conn *c, size_t k)
