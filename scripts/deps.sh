@@ -5,7 +5,8 @@
 #
 #   scripts/deps.sh build    what `make run` / `make release` need (compiler, cmake, ...)
 #   scripts/deps.sh test     build + what `make test` needs (clang, libFuzzer, mosquitto, ...)
-#   scripts/deps.sh list [build|test]   print the package names, one a line, install nothing
+#   scripts/deps.sh bench    build + what bench/run needs (the peer brokers, gnuplot, perf)
+#   scripts/deps.sh list [build|test|bench]   print the package names, one a line, install nothing
 #
 # Each package is checked with dpkg-query; apt-get update (once) and apt-get install run only
 # when something is missing, so a second run is fast and needs no network. Uses sudo when not
@@ -35,7 +36,17 @@ TEST_PKGS=(
     python3-pytest     # runner of the Python test suites
     openssl            # the openssl command: TLS tests make their certificates with it
     libmosquitto-dev   # bench/client_bench compares libtern with libmosquitto
-    nodejs             # MQTT.js interop tests (tests/broker_interop/mqttjs)
+    nodejs             # MQTT.js interop tests (tests/broker_interop/mqttjs); aedes (bench/)
+    nats-server        # bench/run --quick (the smoke run in make test) measures it as a peer
+)
+
+# ---- what bench/run needs in addition to the build (the peer brokers, the chart, perf) ----
+BENCH_PKGS=(
+    mosquitto   # the broker every ratio is taken against
+    nats-server # a peer: its MQTT gateway
+    nodejs      # runs aedes, a peer (bench/aedes)
+    gnuplot-nox # draws the chart (bench/results/*.svg, docs/performance.svg)
+    linux-perf  # bench/run --perf: where ternd spends its time
 )
 
 # npm comes with some nodejs builds (NodeSource's) and conflicts with Debian's npm package
@@ -44,6 +55,7 @@ NPM_PKG=npm
 # JavaScript test dependencies (package-lock.json pinned), installed by `npm ci` when missing.
 NPM_DIRS=(
     tests/broker_interop/mqttjs # mqtt (MQTT.js) 5.x for the broker's 5.0 interop tests
+    bench/aedes                 # aedes, a peer broker in bench/run (also its --quick smoke run)
 )
 
 die() {
@@ -52,7 +64,7 @@ die() {
 }
 
 usage() {
-    sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 is_installed() {
@@ -67,11 +79,13 @@ main() {
     case "$what" in
     build) pkgs=("${BUILD_PKGS[@]}") ;;
     test) pkgs=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}") ;;
+    bench) pkgs=("${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
     list)
         case "${2:-test}" in
         build) printf '%s\n' "${BUILD_PKGS[@]}" ;;
         test) printf '%s\n' "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" ;;
-        *) die "list: expected build or test, got '${2}'" ;;
+        bench) printf '%s\n' "${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}" ;;
+        *) die "list: expected build, test or bench, got '${2}'" ;;
         esac
         return 0
         ;;
@@ -96,12 +110,12 @@ main() {
     for p in "${pkgs[@]}"; do
         is_installed "$p" || missing+=("$p")
     done
-    if [ "$what" = test ] && ! command -v npm >/dev/null 2>&1; then
+    if [ "$what" != build ] && ! command -v npm >/dev/null 2>&1; then
         missing+=("$NPM_PKG")
     fi
     if [ ${#missing[@]} -eq 0 ]; then
         echo "deps.sh: all ${#pkgs[@]} $what packages are installed"
-        [ "$what" = test ] && npm_deps
+        [ "$what" != build ] && npm_deps
         return 0
     fi
 
@@ -123,7 +137,7 @@ main() {
         is_installed "$p" || die "$p still not installed after apt-get install"
     done
     echo "deps.sh: installed ${missing[*]}"
-    [ "$what" = test ] && npm_deps
+    [ "$what" != build ] && npm_deps
     return 0
 }
 
