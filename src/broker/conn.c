@@ -75,44 +75,9 @@ static void paused_remove(struct tn_worker *w, struct tn_conn *c)
     }
 }
 
-static void pause_over(struct tn_loop *l, struct tn_timer *t)
-{
-    struct tn_conn *c =
-        (struct tn_conn *)(void *)((char *)t - offsetof(struct tn_conn, pause_timer));
-
-    (void)l;
-    paused_remove(c->w, c);
-    conn_resume(c);
-}
-
-/* Stop handling a publisher's packets: a subscriber it feeds is falling behind (see
- * pace_publisher in session.c). The frames already read wait in c->rx, so a pause takes
- * effect at once, not after the rest of a 64 KiB read. Reading resumes when a subscriber of
- * this worker that paused publishers has drained (tn_worker_resume_paused), or after a tick
- * at the latest (a subscriber on another worker cannot wake us); the time paused does not
- * count against the client's keep-alive. */
-void tn_conn_pause(struct tn_conn *c)
-{
-    struct tn_worker *w = c->w;
-
-    if (c->state != TN_CONN_ACTIVE || c->paused)
-        return;
-    c->paused = true;
-    tn_loop_mod(&w->loop, &c->io, conn_events(c));
-    tn_timer_arm(&w->loop, &c->pause_timer, TN_TICK_MS);
-    if (w->paused_n == w->paused_cap) {
-        size_t ncap = w->paused_cap ? w->paused_cap * 2 : 16;
-        struct tn_conn **nv = realloc(w->paused, ncap * sizeof(*nv));
-        if (!nv)
-            return; /* the timer still resumes it */
-        w->paused = nv;
-        w->paused_cap = ncap;
-    }
-    w->paused[w->paused_n++] = c;
-}
-
-/* Resume every connection of this worker paused for a subscriber: one has drained. Those
- * still too fast pause again at their next message to a full subscriber. */
+/* Resume every connection of this worker paused for a subscriber: one has drained, or a
+ * tick has passed. Those still too fast pause again at their next message to a full
+ * subscriber. */
 static void tn_worker_resume_paused(struct tn_worker *w)
 {
     struct tn_conn **v = w->paused;
@@ -120,21 +85,59 @@ static void tn_worker_resume_paused(struct tn_worker *w)
 
     if (!n)
         return;
+    tn_timer_cancel(&w->loop, &w->pause_timer);
     /* take the list: resuming handles held frames, which may pause some again */
     w->paused = NULL;
     w->paused_n = w->paused_cap = 0;
     for (size_t i = 0; i < n; i++) {
         struct tn_conn *c = v[i]; /* closed ones are freed only at the end of the turn */
-        if (c->state == TN_CONN_ACTIVE && c->paused) {
-            tn_timer_cancel(&w->loop, &c->pause_timer);
+        if (c->state == TN_CONN_ACTIVE && c->paused)
             conn_resume(c);
-        }
     }
     if (!w->paused) { /* nothing paused again: keep the array */
         w->paused = v;
         w->paused_cap = n;
     } else {
         free(v);
+    }
+}
+
+static void pause_tick(struct tn_loop *l, struct tn_timer *t)
+{
+    struct tn_worker *w =
+        (struct tn_worker *)(void *)((char *)t - offsetof(struct tn_worker, pause_timer));
+
+    (void)l;
+    tn_worker_resume_paused(w);
+}
+
+/* Stop handling a publisher's packets: a subscriber it feeds is falling behind (see
+ * pace_publisher in session.c). The frames already read wait in c->rx, so a pause takes
+ * effect at once, not after the rest of a 64 KiB read. Reading resumes when a subscriber of
+ * this worker that paused publishers has drained, or at the worker's next pause tick at the
+ * latest (a subscriber on another worker cannot wake us): one timer per worker, none per
+ * connection (32 bytes less for each idle one). The time paused does not count against the
+ * client's keep-alive. */
+void tn_conn_pause(struct tn_conn *c)
+{
+    struct tn_worker *w = c->w;
+
+    if (c->state != TN_CONN_ACTIVE || c->paused)
+        return;
+    if (w->paused_n == w->paused_cap) {
+        size_t ncap = w->paused_cap ? w->paused_cap * 2 : 16;
+        struct tn_conn **nv = realloc(w->paused, ncap * sizeof(*nv));
+        if (!nv)
+            return; /* no pause rather than one nothing would end */
+        w->paused = nv;
+        w->paused_cap = ncap;
+    }
+    w->paused[w->paused_n++] = c;
+    c->paused = true;
+    tn_loop_mod(&w->loop, &c->io, conn_events(c));
+    if (!tn_timer_armed(&w->pause_timer)) {
+        tn_timer_init(&w->pause_timer, pause_tick);
+        tn_timer_arm(&w->loop, &w->pause_timer, TN_TICK_MS);
     }
 }
 
@@ -209,7 +212,6 @@ void tn_conn_accept(struct tn_worker *w, int fd, const char *peer)
     atomic_fetch_add_explicit(&w->b->n_conns, 1, memory_order_relaxed);
     TN_STAT_ADD(w, conns_total, 1);
     tn_timer_init(&c->ka_timer, ka_fired);
-    tn_timer_init(&c->pause_timer, pause_over);
     tn_timer_arm(&w->loop, &c->ka_timer, TN_CONNECT_TIMEOUT_MS);
     if (tn_loop_add(&w->loop, &c->io, EPOLLIN) < 0) {
         tn_conn_close(c, -1, "epoll");
@@ -229,7 +231,6 @@ void tn_conn_adopt(struct tn_worker *w, struct tn_conn *c)
     c->in_flush = false;
     c->paused = c->want_out = false;
     tn_timer_init(&c->ka_timer, ka_fired);
-    tn_timer_init(&c->pause_timer, pause_over);
     tn_timer_arm(&w->loop, &c->ka_timer, TN_CONNECT_TIMEOUT_MS);
     if (w->stopping || tn_loop_add(&w->loop, &c->io, EPOLLIN) < 0) {
         tn_conn_close(c, -1, "handoff");
@@ -476,7 +477,7 @@ static void conn_process(struct tn_conn *c, uint8_t *buf, size_t n)
         }
         off += f.size;
         if (c->paused)
-            break; /* the rest waits in c->rx for pause_over */
+            break; /* the rest waits in c->rx until it is resumed */
     }
     if (c->state == TN_CONN_CLOSED || off == n)
         return;
@@ -620,7 +621,6 @@ void tn_conn_close(struct tn_conn *c, int v5_rc, const char *why)
     c->state = TN_CONN_CLOSED;
     tn_loop_del(&w->loop, &c->io);
     tn_timer_cancel(&w->loop, &c->ka_timer);
-    tn_timer_cancel(&w->loop, &c->pause_timer);
     if (c->paused)
         paused_remove(w, c);
     close(c->fd);

@@ -162,7 +162,6 @@ struct tn_conn {
     uint16_t keepalive; /* seconds, as in force (Server Keep Alive applied) */
     uint64_t last_rx_ms;
     struct tn_timer ka_timer; /* connect timeout, then keep-alive */
-    struct tn_timer pause_timer;
     /* output rate: bytes written in the window that began at txw_ms, and in the last one */
     uint32_t txw_ms, txw_bytes, tx_rate;
     char peer[48]; /* "[v6 address]:port" is at most 47 */
@@ -239,6 +238,7 @@ struct tn_worker {
     struct tn_conn *dead;
     struct tn_conn **paused; /* connections paused by tn_conn_pause */
     size_t paused_n, paused_cap;
+    struct tn_timer pause_timer; /* resumes them all a tick after the first pause at most */
     uint8_t *scratch; /* read buffer shared by this worker's connections */
     size_t scratch_cap;
     struct tn_match *m;
