@@ -123,6 +123,7 @@ static uint8_t out_qos(bool upgrade, uint8_t sub_qos, uint8_t msg_qos)
 size_t tn_route(struct tn_worker *w, struct tn_msg *m)
 {
     size_t n, i, j, count = 0;
+    uint32_t lent = 0;
     bool up = tn_conf(w->b)->upgrade_outgoing_qos; /* read once, not per subscriber */
 
     w->m_n = 0;
@@ -183,11 +184,18 @@ size_t tn_route(struct tn_worker *w, struct tn_msg *m)
             else
                 free(d.more_ids); /* the session ended meanwhile */
         } else {
-            tn_msg_ref(m);
+            /* references for other workers are taken in one atomic add (enough for every
+             * match left), the unused ones given back at the end */
+            if (!lent) {
+                lent = (uint32_t)(n - i);
+                tn_msg_ref_n(m, lent);
+            }
+            lent--;
             tn_deliver_to(w, w->m[i].h, &d);
         }
         count++;
     }
+    tn_msg_unref_n(m, lent); /* never the last: our caller holds one */
     return count;
 }
 

@@ -56,7 +56,13 @@ static inline struct tn_msg *tn_msg_ref(struct tn_msg *m)
     atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
     return m;
 }
+/* k references at once: one atomic operation for a fan-out across workers */
+static inline void tn_msg_ref_n(struct tn_msg *m, uint32_t k)
+{
+    atomic_fetch_add_explicit(&m->refs, k, memory_order_relaxed);
+}
 void tn_msg_unref(struct tn_msg *m);
+void tn_msg_unref_n(struct tn_msg *m, uint32_t k);
 /* Encode the properties of an incoming PUBLISH (or Will) that are forwarded unchanged:
  * Payload Format Indicator, Content Type, Response Topic, Correlation Data, User Properties
  * in their order [MQTT-3.3.2-17] [MQTT-3.3.2-18]. Returns the length of the property body

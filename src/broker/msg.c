@@ -48,6 +48,12 @@ void tn_msg_unref(struct tn_msg *m)
         free(m);
 }
 
+void tn_msg_unref_n(struct tn_msg *m, uint32_t k)
+{
+    if (m && k && atomic_fetch_sub_explicit(&m->refs, k, memory_order_acq_rel) == k)
+        free(m);
+}
+
 /* Forwarded unchanged: the Server MUST send these to subscribers as received
  * [MQTT-3.3.2-4] (payload format), [MQTT-3.3.2-20] (content type), [MQTT-3.3.2-15]
  * (response topic), [MQTT-3.3.2-16] (correlation data), [MQTT-3.3.2-17] (user properties,
