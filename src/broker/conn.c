@@ -81,7 +81,7 @@ static void paused_remove(struct tn_worker *w, struct tn_conn *c)
 static void tn_worker_resume_paused(struct tn_worker *w)
 {
     struct tn_conn **v = w->paused;
-    size_t n = w->paused_n;
+    size_t n = w->paused_n, cap = w->paused_cap;
 
     if (!n)
         return;
@@ -96,7 +96,7 @@ static void tn_worker_resume_paused(struct tn_worker *w)
     }
     if (!w->paused) { /* nothing paused again: keep the array */
         w->paused = v;
-        w->paused_cap = n;
+        w->paused_cap = cap;
     } else {
         free(v);
     }

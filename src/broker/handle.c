@@ -36,6 +36,23 @@ void tn_deliver_to(struct tn_worker *w, uint64_t h, struct tn_delivery *d)
     }
 }
 
+/* Deliver d, whose message reference is the caller's (held for the length of this call), to
+ * session h if it lives on this worker. Returns false, with d untouched, if it lives on
+ * another one: d then needs a reference of its own to travel (tn_deliver_to). */
+bool tn_deliver_here_borrowed(struct tn_worker *w, uint64_t h, struct tn_delivery *d)
+{
+    struct tn_session *s;
+
+    if (tn_handle_worker(h) != w->idx)
+        return false;
+    s = tn_worker_session_by_handle(w, h);
+    if (s)
+        tn_session_deliver_borrowed(s, d);
+    else
+        free(d->more_ids); /* the session ended meanwhile */
+    return true;
+}
+
 /* Ask a publisher's connection to pause reading for a moment (from any worker). */
 void tn_slowdown(struct tn_worker *w, uint64_t publisher)
 {
@@ -177,13 +194,7 @@ size_t tn_route(struct tn_worker *w, struct tn_msg *m)
                 }
             }
         }
-        if (tn_handle_worker(w->m[i].h) == w->idx) {
-            struct tn_session *s = tn_worker_session_by_handle(w, w->m[i].h);
-            if (s)
-                tn_session_deliver_borrowed(s, &d); /* our caller holds m */
-            else
-                free(d.more_ids); /* the session ended meanwhile */
-        } else {
+        if (!tn_deliver_here_borrowed(w, w->m[i].h, &d)) { /* our caller holds m */
             /* references for other workers are taken in one atomic add (enough for every
              * match left), the unused ones given back at the end */
             if (!lent) {

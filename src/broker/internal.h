@@ -245,7 +245,7 @@ struct tn_worker {
     struct tn_conn **paused; /* connections paused by tn_conn_pause */
     size_t paused_n, paused_cap;
     struct tn_timer pause_timer; /* resumes them all a tick after the first pause at most */
-    uint8_t *scratch; /* read buffer shared by this worker's connections */
+    uint8_t *scratch;            /* read buffer shared by this worker's connections */
     size_t scratch_cap;
     struct tn_match *m;
     size_t m_n, m_cap;
@@ -355,6 +355,7 @@ void tn_qos2_in_clear(struct tn_session *s, uint16_t id);
 void tn_handle_frame(struct tn_conn *c, const uint8_t *frame, size_t n);
 size_t tn_route(struct tn_worker *w, struct tn_msg *m);
 void tn_deliver_to(struct tn_worker *w, uint64_t h, struct tn_delivery *d);
+bool tn_deliver_here_borrowed(struct tn_worker *w, uint64_t h, struct tn_delivery *d);
 void tn_publish_internal(struct tn_worker *w, struct tn_msg *m);
 void tn_slowdown(struct tn_worker *w, uint64_t publisher);
 

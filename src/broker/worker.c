@@ -289,16 +289,9 @@ static size_t deliver_run(struct tn_worker *w, struct tn_ib_item *v, size_t n)
 
     for (; k < n && v[k].kind == TN_IB_DELIVER && v[k].d.msg == m; k++) {
         struct tn_delivery *d = &v[k].d;
-        uint64_t h = v[k].target;
-        if (tn_handle_worker(h) == w->idx) {
-            struct tn_session *s = tn_worker_session_by_handle(w, h);
-            if (s)
-                tn_session_deliver_borrowed(s, d);
-            else
-                free(d->more_ids); /* the session ended meanwhile */
-        } else {
+        if (!tn_deliver_here_borrowed(w, v[k].target, d)) {
             tn_msg_ref(m);
-            tn_deliver_to(w, h, d);
+            tn_deliver_to(w, v[k].target, d);
         }
     }
     tn_msg_unref_n(m, (uint32_t)k);
