@@ -698,7 +698,7 @@ struct run_result {
     uint64_t cpu0, cpu1;   /* our own CPU time */
     uint64_t wait0, wait1; /* our own time waiting for a CPU (schedstat), UINT64_MAX: unknown */
     bool interrupted, timed_out;
-    bool drain_cut; /* --drain-max ended the wait while messages were still arriving */
+    bool drain_cut;   /* --drain-max ended the wait while messages were still arriving */
     char errbuf[256]; /* the time-out message */
 };
 
